@@ -1,0 +1,61 @@
+"""Data passed between stages. Stage functions take and return these; none of them does I/O."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Page:
+    """A raw page as it arrives on the raw topic, after envelope decoding."""
+
+    page_id: str
+    url: str | None
+    source: str | None
+    fetched_at: str | None  # ISO 8601
+    content_type: str  # "text/html" or "text/plain"
+    raw: str
+
+
+@dataclass
+class CleanedPage:
+    """Output of the clean stage."""
+
+    title: str
+    body: str  # paragraphs separated by blank lines
+    lead: str = ""
+    published_at: str | None = None  # ISO 8601, timezone-aware
+    authors: list[str] = field(default_factory=list)
+    section: str | None = None
+    site_name: str | None = None
+    canonical_url: str | None = None
+    quality: str = "article"  # "article", or why the page is not one: "index", "paywall", "error", "empty"
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str  # ISO 639-1, e.g. "hi"
+    script: str  # ISO 15924, e.g. "Deva"
+    confidence: float
+    mixed: bool = False
+
+
+@dataclass(frozen=True)
+class Topic:
+    label: str  # world | tech | politics | other
+    score: float
+    probabilities: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Entity:
+    text: str
+    type: str  # PER | ORG | LOC
+    start: int  # character offsets into the clean body
+    end: int
+    canonical: str
+    confidence: float = 1.0
+
+
+def to_dict(obj) -> dict:
+    return asdict(obj)
