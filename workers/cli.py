@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "workers.commands.ingest",
     "workers.commands.topics",
     "workers.commands.run",
+    "workers.commands.search",
     "workers.commands.eval",
     "workers.commands.train",
 ]

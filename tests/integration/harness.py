@@ -1,0 +1,129 @@
+"""Runs the real pipeline workers as subprocesses against the local stack, isolated by a topic prefix."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
+
+from workers.config import STAGE_METRICS_PORTS, load_settings
+from workers.datasets import REPO_ROOT
+from workers.runtime.kafka import client_config, producer_config
+from workers.runtime.search import make_client
+from workers.topics import apply_topics, load_topic_specs
+
+STAGES = ["clean", "classify", "enrich", "index"]
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Pipeline:
+    """Topics under a fresh prefix, an index under a fresh alias, and the four workers."""
+
+    def __init__(self, log_dir: Path):
+        run_id = uuid.uuid4().hex[:8]
+        self.env = {
+            **os.environ,
+            "NEWSWIRE_TOPIC_PREFIX": f"test-{run_id}-",
+            "NEWSWIRE_INDEX_ALIAS": f"test-{run_id}-pages",
+            "NEWSWIRE_INDEX_BATCH_SECONDS": "0.2",
+        }
+        self.settings = load_settings(self.env)
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.es = make_client(self.settings)
+
+    def check_stack(self) -> None:
+        admin = AdminClient(client_config(self.settings))
+        admin.list_topics(timeout=10)  # raises when Kafka is not up: start it with deploy/local/stack.sh start
+        self.es.cluster.health(wait_for_status="yellow", timeout="10s")
+
+    def start(self) -> None:
+        self.check_stack()
+        admin = AdminClient(client_config(self.settings))
+        apply_topics(admin, load_topic_specs(), self.settings.topic_prefix, 1)
+        for stage in STAGES:
+            self.start_worker(stage)
+        deadline = time.monotonic() + 120
+        for stage in STAGES:
+            while not port_open(STAGE_METRICS_PORTS[stage]):
+                if self.processes[stage].poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"worker {stage} did not start; see {self.log_dir}/worker-{stage}.log")
+                time.sleep(0.2)
+
+    def start_worker(self, stage: str) -> None:
+        log = open(self.log_dir / f"worker-{stage}.log", "ab")
+        self.processes[stage] = subprocess.Popen(
+            [sys.executable, "-m", "workers", "run", stage], env=self.env, cwd=REPO_ROOT,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def cleanup(self) -> None:
+        self.es.indices.delete(index=f"{self.settings.index_alias}-*", ignore_unavailable=True)
+        self.es.indices.delete_index_template(name=f"{self.settings.index_alias}-template", ignore=[404])
+        admin = AdminClient(client_config(self.settings))
+        names = [self.settings.topic(spec.name) for spec in load_topic_specs()]
+        for future in admin.delete_topics(names).values():
+            future.result()
+
+    def topic(self, name: str) -> str:
+        return self.settings.topic(name)
+
+    def produce(self, topic: str, key: bytes | None, value: bytes) -> None:
+        producer = Producer(producer_config(self.settings))
+        producer.produce(self.topic(topic), key=key, value=value)
+        assert producer.flush(30) == 0
+
+    def wait_for_documents(self, ids: list[str], timeout: float = 180) -> dict[str, dict]:
+        deadline = time.monotonic() + timeout
+        found: dict[str, dict] = {}
+        while time.monotonic() < deadline:
+            self.es.indices.refresh(index=self.settings.index_alias, ignore_unavailable=True)
+            if self.es.indices.exists_alias(name=self.settings.index_alias):
+                response = self.es.mget(index=self.settings.index_alias, ids=ids)
+                found = {doc["_id"]: doc["_source"] for doc in response["docs"] if doc.get("found")}
+                if len(found) == len(ids):
+                    return found
+            time.sleep(1)
+        missing = sorted(set(ids) - set(found))
+        raise AssertionError(f"documents not indexed within {timeout}s: {missing}; logs in {self.log_dir}")
+
+    def read_topic(self, topic: str, count: int, timeout: float = 60) -> list:
+        consumer = Consumer(client_config(self.settings, **{
+            "group.id": f"reader-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest", "enable.auto.commit": False}))
+        consumer.subscribe([self.topic(topic)])
+        messages, deadline = [], time.monotonic() + timeout
+        while len(messages) < count and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                messages.append(message)
+        consumer.close()
+        return messages
+
+
+def envelope(raw: str, url: str, content_type: str) -> bytes:
+    return orjson.dumps({"v": 1, "url": url, "source": "test", "content_type": content_type, "raw": raw})

@@ -1,0 +1,122 @@
+"""The whole path against the real local stack: raw page -> Kafka -> every stage -> Elasticsearch, metrics in Prometheus."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+import orjson
+import pytest
+
+from tests.conftest import SAMPLES_DIR
+from tests.integration.harness import envelope
+from workers import topics
+from workers.commands.search import search
+from workers.envelope import page_id_for
+from workers.runtime.deadletter import read_dead_letter_headers
+
+pytestmark = pytest.mark.stack
+
+HINDI_ENVELOPE_URL = "https://www.indiatv.example/world/russia-asks-north-korea-help-letter"
+HINDI_BARE_URL = "https://copy.example/news/putin-letter"
+
+
+def _send_bare_with_kcat(pipeline, key: str, path) -> None:
+    """A bare page as a plain Kafka client sends it: the file as the value, the URL as the key, no envelope."""
+    kcat = shutil.which("kcat") or shutil.which("kafkacat")
+    assert kcat, "kcat is installed by deploy/local/stack.sh install"
+    subprocess.run([kcat, "-P", "-b", pipeline.settings.kafka_bootstrap, "-t", pipeline.topic(topics.RAW), "-k", key, str(path)],
+                   check=True, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def hindi_documents(pipeline, hindi_example):
+    from tests.conftest import EXAMPLES_DIR
+
+    raw, _ = hindi_example
+    pipeline.produce(topics.RAW, HINDI_ENVELOPE_URL.encode(), envelope(raw, HINDI_ENVELOPE_URL, "text/plain"))
+    _send_bare_with_kcat(pipeline, HINDI_BARE_URL, EXAMPLES_DIR / "hindi_news_page.txt")
+    ids = [page_id_for(HINDI_ENVELOPE_URL, raw), page_id_for(HINDI_BARE_URL, raw)]
+    return pipeline.wait_for_documents(ids)
+
+
+def test_hindi_example_indexed_as_expected_from_envelope_and_bare_record(hindi_documents, hindi_example):
+    _, expected = hindi_example
+    assert len(hindi_documents) == 2
+    for document in hindi_documents.values():
+        assert document["title"] == expected["title"]
+        assert document["body"] == expected["body"]
+        for line in expected["not_in_body"]:
+            assert line not in document["body"]
+        assert document["lang"] == "hi"
+        assert document["category"] == "world"
+        texts = {entity["text"] for entity in document["entities"]}
+        assert {"पुतिन", "रूस"} <= texts
+        assert "Vladimir Putin" in document["people"]
+        assert "Russia" in document["places"]
+
+
+def test_full_text_search_finds_the_hindi_example(pipeline, hindi_documents):
+    hits = search(pipeline.es, pipeline.settings.index_alias, "पुतिन", size=10)
+    assert set(hindi_documents) <= {hit["_id"] for hit in hits}
+
+
+@pytest.fixture(scope="module")
+def sample_documents(pipeline) -> tuple[dict, dict]:
+    expected = {}
+    for page in sorted(SAMPLES_DIR.glob("*.*")):
+        if page.suffix not in (".html", ".txt"):
+            continue
+        meta = orjson.loads(page.with_name(page.stem + ".meta.json").read_bytes())
+        raw = page.read_text(encoding="utf-8")
+        content_type = "text/html" if page.suffix == ".html" else "text/plain"
+        pipeline.produce(topics.RAW, None, envelope(raw, meta["url"], content_type))
+        expected[page_id_for(meta["url"], raw)] = page.stem
+    return expected, pipeline.wait_for_documents(list(expected))
+
+
+def test_sample_pages_are_indexed_with_their_categories(sample_documents):
+    expected, documents = sample_documents
+    for page_id, stem in expected.items():
+        document = documents[page_id]
+        lang, category = stem.split("-")[:2]
+        assert document["lang"] == lang, stem
+        assert document["category"] == category, stem
+        assert document["title"] and len(document["body"]) > 200, stem
+
+
+def test_bad_record_goes_to_dead_letter_topic_and_stream_goes_on(pipeline):
+    pipeline.produce(topics.RAW, b"bad-1", b'{"v": 7, "raw": "x"}')
+    good = "Quiet day on the markets\n\n" + "Shares moved little on Monday as traders waited for new data. " * 5
+    url = "https://x.example/markets/quiet-day"
+    pipeline.produce(topics.RAW, url.encode(), envelope(good, url, "text/plain"))
+    pipeline.wait_for_documents([page_id_for(url, good)])
+    dead = [m for m in pipeline.read_topic(topics.DEAD_LETTER, 1) if m.key() == b"bad-1"]
+    assert dead, "the bad record is in the dead-letter topic"
+    headers = read_dead_letter_headers(dead[0].headers())
+    assert headers["stage"] == "clean"
+    assert headers["reason"] == "unknown_version"
+    assert headers["original_topic"] == pipeline.topic(topics.RAW)
+    assert dead[0].value() == b'{"v": 7, "raw": "x"}'
+
+
+def _prometheus_query(expression: str) -> list[dict]:
+    url = "http://127.0.0.1:9090/api/v1/query?" + urllib.parse.urlencode({"query": expression})
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return orjson.loads(response.read())["data"]["result"]
+
+
+def test_prometheus_has_every_stage_counter(sample_documents):
+    wanted = {"clean", "classify", "enrich", "index"}
+    deadline = time.monotonic() + 60
+    stages: set[str] = set()
+    while time.monotonic() < deadline:
+        stages = {series["metric"]["stage"] for series in _prometheus_query('newswire_stage_messages_total{outcome="ok"} > 0')}
+        if wanted <= stages:
+            break
+        time.sleep(2)
+    assert wanted <= stages
+    assert _prometheus_query("newswire_end_to_end_seconds_count > 0")

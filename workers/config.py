@@ -1,0 +1,88 @@
+"""Settings: defaults below, overridden by a YAML file named in $NEWSWIRE_CONFIG, overridden by environment.
+
+Each setting `foo_bar` is read from the file key `foo_bar` and from the variable `NEWSWIRE_FOO_BAR`.
+Secret settings are wrapped in `Secret` so they never appear in logs, reprs or metrics.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+
+class Secret(str):
+    """A string whose repr and str hide the value; use .reveal() where the value is really needed."""
+
+    def __new__(cls, value: str):
+        obj = super().__new__(cls, "********" if value else "")
+        obj._value = value
+        return obj
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self._value else "Secret('')"
+
+
+STAGE_METRICS_PORTS = {"clean": 9401, "classify": 9402, "enrich": 9403, "index": 9404}
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # Prefix for every topic and consumer group, so that several pipelines (or test runs) share one cluster.
+    topic_prefix: str = ""
+    topic_replication_factor: int = 1
+    es_url: str = "http://127.0.0.1:9200"
+    es_username: str = ""
+    es_password: Secret = field(default_factory=lambda: Secret(""))
+    es_api_key: Secret = field(default_factory=lambda: Secret(""))
+    index_alias: str = "newswire-pages"
+    index_batch_size: int = 500
+    index_batch_seconds: float = 0.5
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0  # 0 = the stage's default port from STAGE_METRICS_PORTS
+    max_page_bytes: int = 5_000_000
+
+    def topic(self, logical_name: str) -> str:
+        return f"{self.topic_prefix}{logical_name}"
+
+    def group(self, stage: str) -> str:
+        return f"{self.topic_prefix}newswire-{stage}"
+
+    def metrics_port_for(self, stage: str) -> int:
+        return self.metrics_port or STAGE_METRICS_PORTS[stage]
+
+
+def _coerce(value, target_type):
+    if target_type in (int, "int"):
+        return int(value)
+    if target_type in (float, "float"):
+        return float(value)
+    if target_type in (Secret, "Secret"):
+        return Secret(str(value))
+    return str(value)
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    config_path = environ.get("NEWSWIRE_CONFIG")
+    if config_path:
+        loaded = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{config_path}: expected a mapping of settings")
+        values.update(loaded)
+    for setting in fields(Settings):
+        env_name = f"NEWSWIRE_{setting.name.upper()}"
+        if env_name in environ:
+            values[setting.name] = environ[env_name]
+    unknown = set(values) - {f.name for f in fields(Settings)}
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    types = {f.name: f.type for f in fields(Settings)}
+    return Settings(**{name: _coerce(value, types[name]) for name, value in values.items()})

@@ -1,0 +1,100 @@
+"""The pipeline's stages as pure functions over one page, in order. Where each stage happens:
+
+    clean     workers/stages/clean/      raw page -> title, body, date, section, ...
+    language  workers/stages/language.py clean text -> language code and script
+    classify  workers/stages/classify.py title, body, section -> world | tech | politics | other
+    enrich    workers/stages/enrich/     body -> people, organisations, places with canonical names
+    index     index_document() below     -> the Elasticsearch document (written by workers/runtime/indexer.py)
+
+Between stages a page travels as a JSON object (`doc` below); every step returns a new one. The Kafka runtime
+(workers/runtime/) calls the same functions as `newswire process`, so what a test sees here is what runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from workers import __version__
+from workers.envelope import decode_raw_record
+from workers.stages import classify as classify_stage
+from workers.stages import clean as clean_stage
+from workers.stages import enrich as enrich_stage
+from workers.stages import language as language_stage
+from workers.types import Page, to_dict
+
+DOC_VERSION = 1
+CLEAN_VERSION = getattr(clean_stage, "CLEANER_VERSION", __version__)
+
+
+def clean_page(page: Page, raw_timestamp_ms: int | None = None) -> dict:
+    """clean + language: a Page in, the first form of the pipeline document out."""
+    cleaned = clean_stage.clean(page.raw, page.content_type, page.url)
+    language = language_stage.detect_language(f"{cleaned.title}\n{cleaned.body}")
+    return {
+        "v": DOC_VERSION,
+        "page_id": page.page_id,
+        "url": page.url,
+        "source": page.source,
+        "fetched_at": page.fetched_at,
+        "content_type": page.content_type,
+        "raw_timestamp_ms": raw_timestamp_ms,
+        "clean": to_dict(cleaned),
+        "language": to_dict(language),
+        "models": {"clean": CLEAN_VERSION},
+    }
+
+
+def clean_record(key: bytes | None, value: bytes | None, timestamp_ms: int | None, max_bytes: int) -> dict:
+    """The clean stage's input is a raw Kafka record: decode the envelope (or bare page), then clean it."""
+    return clean_page(decode_raw_record(key, value, max_bytes), timestamp_ms)
+
+
+def classify_doc(doc: dict) -> dict:
+    clean = doc["clean"]
+    topic = classify_stage.classify(clean["title"], clean["body"], doc["language"]["code"], clean.get("section"), doc.get("url"))
+    return {**doc, "topic": to_dict(topic), "models": {**doc["models"], "classify": classify_stage.MODEL_VERSION}}
+
+
+def enrich_doc(doc: dict) -> dict:
+    entities = enrich_stage.extract_entities(doc["clean"]["body"], doc["language"]["code"])
+    return {**doc, "entities": [to_dict(e) for e in entities], "models": {**doc["models"], "enrich": enrich_stage.MODEL_VERSION}}
+
+
+def _names(entities: list[dict], entity_type: str) -> list[str]:
+    return sorted({e["canonical"] for e in entities if e["type"] == entity_type})
+
+
+def index_document(doc: dict, indexed_at: datetime | None = None) -> dict:
+    """The Elasticsearch `_source` for a fully processed page (its `_id` is doc["page_id"])."""
+    clean, entities = doc["clean"], doc.get("entities", [])
+    return {
+        "page_id": doc["page_id"],
+        "url": doc.get("url"),
+        "canonical_url": clean.get("canonical_url") or doc.get("url"),
+        "source": doc.get("source"),
+        "site_name": clean.get("site_name"),
+        "title": clean["title"],
+        "lead": clean.get("lead") or "",
+        "body": clean["body"],
+        "section": clean.get("section"),
+        "authors": clean.get("authors", []),
+        "published_at": clean.get("published_at"),
+        "fetched_at": doc.get("fetched_at"),
+        "indexed_at": (indexed_at or datetime.now(timezone.utc)).isoformat(),
+        "quality": clean.get("quality", "article"),
+        "lang": doc["language"]["code"],
+        "script": doc["language"]["script"],
+        "lang_mixed": doc["language"].get("mixed", False),
+        "category": doc["topic"]["label"],
+        "category_score": doc["topic"]["score"],
+        "entities": entities,
+        "people": _names(entities, "PER"),
+        "organisations": _names(entities, "ORG"),
+        "places": _names(entities, "LOC"),
+        "models": doc["models"],
+    }
+
+
+def process_page(page: Page) -> dict:
+    """Every stage in-process, no servers: what `newswire process` prints."""
+    return index_document(enrich_doc(classify_doc(clean_page(page))))

@@ -1,0 +1,31 @@
+"""Dead-letter records: the original key and value, with headers that say where they came from and why."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+HEADER_PREFIX = "newswire."
+
+
+def dead_letter_headers(stage: str, reason: str, message: str, topic: str, partition: int, offset: int,
+                        attempts: int = 1) -> list[tuple[str, bytes]]:
+    fields = {
+        "stage": stage,
+        "reason": reason,
+        "error": message[:2000],  # bounded: a stack of error text must not exceed the broker's header budget
+        "original_topic": topic,
+        "original_partition": str(partition),
+        "original_offset": str(offset),
+        "attempts": str(attempts),
+        "failed_at": datetime.now(timezone.utc).isoformat(),
+    }
+    return [(HEADER_PREFIX + name, value.encode("utf-8")) for name, value in fields.items()]
+
+
+def read_dead_letter_headers(headers) -> dict[str, str]:
+    """Header list (as either client returns it) -> {field: value} for the newswire.* headers."""
+    result = {}
+    for name, value in headers or []:
+        if name.startswith(HEADER_PREFIX):
+            result[name[len(HEADER_PREFIX):]] = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return result

@@ -1,0 +1,38 @@
+"""Prometheus metrics shared by every worker. Names follow Prometheus conventions; every series has `stage`."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+# Stage work is milliseconds to seconds; end-to-end spans queueing, so its buckets reach further.
+STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+END_TO_END_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+STAGE_MESSAGES = Counter(
+    "newswire_stage_messages", "Records handled by a stage, by outcome (ok, dead_letter).", ["stage", "outcome"]
+)
+STAGE_DURATION = Histogram(
+    "newswire_stage_duration_seconds", "Time a stage spends on one record.", ["stage"], buckets=STAGE_BUCKETS
+)
+DEAD_LETTERS = Counter("newswire_dead_letters", "Records sent to the dead-letter topic.", ["stage", "reason"])
+END_TO_END = Histogram(
+    "newswire_end_to_end_seconds",
+    "From the raw record's Kafka timestamp to the bulk request that indexed it.",
+    ["stage"],
+    buckets=END_TO_END_BUCKETS,
+)
+BULK_REQUESTS = Counter("newswire_bulk_requests", "Bulk requests to the search engine, by outcome.", ["stage", "outcome"])
+BULK_ITEM_ERRORS = Counter(
+    "newswire_bulk_item_errors", "Documents the search engine rejected, by HTTP status.", ["stage", "status"]
+)
+BULK_DURATION = Histogram(
+    "newswire_bulk_duration_seconds", "Duration of one bulk request.", ["stage"], buckets=STAGE_BUCKETS
+)
+CONSUMER_LAG = Gauge(
+    "newswire_consumer_lag_messages", "Records in the input topic not yet consumed by the stage.", ["stage", "topic", "partition"]
+)
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """Expose /metrics; loopback by default, 0.0.0.0 in Kubernetes (NEWSWIRE_METRICS_HOST) so a Service can scrape it."""
+    start_http_server(port, addr=host)

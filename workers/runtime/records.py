@@ -1,0 +1,80 @@
+"""Per-record stage work, run inside a process pool so CPU-heavy cleaning or NER never blocks Kafka heartbeats.
+
+Everything here is picklable and I/O-free: records in, outcomes out. A failure of one record becomes a
+dead-letter outcome with a reason; it never escapes to stop the worker.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import orjson
+
+from workers import pipeline
+from workers.envelope import EnvelopeError
+from workers.stages.clean import CleanError
+
+
+@dataclass(frozen=True)
+class Record:
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    value: bytes | None  # the output record's value when ok
+    reason: str | None  # dead-letter reason when not ok
+    message: str | None
+    seconds: float
+
+
+def _decode_doc(value: bytes | None) -> dict:
+    try:
+        doc = orjson.loads(value or b"")
+    except orjson.JSONDecodeError as error:
+        raise EnvelopeError("invalid_message", f"not a pipeline document: {error}") from None
+    if not isinstance(doc, dict) or doc.get("v") != pipeline.DOC_VERSION or "page_id" not in doc:
+        raise EnvelopeError("invalid_message", "not a pipeline document of version %s" % pipeline.DOC_VERSION)
+    return doc
+
+
+def _clean(record: Record, max_bytes: int) -> dict:
+    return pipeline.clean_record(record.key, record.value, record.timestamp_ms, max_bytes)
+
+
+def _classify(record: Record, max_bytes: int) -> dict:
+    return pipeline.classify_doc(_decode_doc(record.value))
+
+
+def _enrich(record: Record, max_bytes: int) -> dict:
+    return pipeline.enrich_doc(_decode_doc(record.value))
+
+
+TRANSFORMS = {"clean": _clean, "classify": _classify, "enrich": _enrich}
+
+
+def transform_one(stage: str, record: Record, max_bytes: int) -> Outcome:
+    started = time.perf_counter()
+    try:
+        doc = TRANSFORMS[stage](record, max_bytes)
+        return Outcome(True, orjson.dumps(doc), None, None, time.perf_counter() - started)
+    except (EnvelopeError, CleanError) as error:
+        return Outcome(False, None, error.reason, str(error), time.perf_counter() - started)
+    except Exception as error:  # a model or library failure on one page must not stop the stream
+        return Outcome(False, None, f"{stage}_failed", f"{type(error).__name__}: {error}", time.perf_counter() - started)
+
+
+def transform_batch(stage: str, records: list[Record], max_bytes: int) -> list[Outcome]:
+    return [transform_one(stage, record, max_bytes) for record in records]
+
+
+def warm_up(stage: str) -> None:
+    """Load the stage's model in the pool process before the first record arrives."""
+    if stage == "classify":
+        pipeline.classify_stage.classify("Warm-up", "A sentence to load the model.", "en")
+    elif stage == "enrich":
+        pipeline.enrich_stage.extract_entities("A sentence about London to load the model.", "en")

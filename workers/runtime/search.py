@@ -1,0 +1,33 @@
+"""The search engine side: client from Settings, index template and write alias created at start-up."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from elasticsearch import BadRequestError, Elasticsearch
+
+
+def make_client(settings) -> Elasticsearch:
+    auth = {}
+    if settings.es_api_key.reveal():
+        auth["api_key"] = settings.es_api_key.reveal()
+    elif settings.es_username:
+        auth["basic_auth"] = (settings.es_username, settings.es_password.reveal())
+    return Elasticsearch(settings.es_url, request_timeout=30, **auth)
+
+
+def index_template(alias: str) -> dict:
+    text = resources.files("workers.runtime").joinpath("index_template.json").read_text(encoding="utf-8")
+    return json.loads(text.replace("{alias}", alias))
+
+
+def ensure_index(client: Elasticsearch, alias: str) -> None:
+    """Idempotent: (re)install the template, then create the first index behind the write alias if none exists."""
+    client.indices.put_index_template(name=f"{alias}-template", **index_template(alias))
+    if not client.indices.exists_alias(name=alias):
+        try:
+            client.indices.create(index=f"{alias}-000001", aliases={alias: {"is_write_index": True}})
+        except BadRequestError as error:
+            if error.error != "resource_already_exists_exception":  # another indexer replica won the race
+                raise

@@ -1,0 +1,122 @@
+"""The stream stages (clean, classify, enrich) as faust agents: one stage per worker process.
+
+Each agent takes records in batches, runs the stage function in a process pool (so CPU-bound work never blocks
+the event loop that also heartbeats to Kafka), sends each result to the next topic or each failure to the
+dead-letter topic, and waits until every send is acknowledged before the batch's offsets can be committed
+(take_events acks a batch only when the loop body has finished): at-least-once delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import faust
+
+from workers import topics
+from workers.runtime import records
+from workers.runtime.deadletter import dead_letter_headers
+from workers.runtime.lag import LagMonitor
+from workers.runtime.metrics import DEAD_LETTERS, STAGE_DURATION, STAGE_MESSAGES, serve_metrics
+
+log = logging.getLogger(__name__)
+
+STREAM_STAGES = {
+    "clean": (topics.RAW, topics.CLEANED),
+    "classify": (topics.CLEANED, topics.CLASSIFIED),
+    "enrich": (topics.CLASSIFIED, topics.ENRICHED),
+}
+BATCH_SIZE = 32
+BATCH_SECONDS = 0.2
+
+
+class StagePool:
+    """A one-process pool for a stage; if a record kills the process, records are retried one by one so that
+    only the record that kills it again is dead-lettered."""
+
+    def __init__(self, stage: str, max_bytes: int):
+        self.stage, self.max_bytes = stage, max_bytes
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=1, initializer=records.warm_up, initargs=(self.stage,))
+
+    async def run(self, batch: list[records.Record]) -> list[records.Outcome]:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, records.transform_batch, self.stage, batch, self.max_bytes)
+        except BrokenProcessPool:
+            log.error("stage process died on a batch of %d; retrying records one by one", len(batch))
+        outcomes = []
+        for record in batch:
+            self._pool = self._new_pool()
+            try:
+                outcomes.append(await loop.run_in_executor(self._pool, records.transform_one, self.stage, record, self.max_bytes))
+            except BrokenProcessPool:
+                outcomes.append(records.Outcome(False, None, "worker_crash", "the stage process died on this record", 0.0))
+        return outcomes
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+
+def build_app(stage: str, settings) -> faust.App:
+    input_name, output_name = STREAM_STAGES[stage]
+    app = faust.App(
+        settings.group(stage),
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        web_enabled=False,
+        topic_replication_factor=settings.topic_replication_factor,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+        producer_max_request_size=settings.max_page_bytes * 2,
+    )
+    source = app.topic(settings.topic(input_name), key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    sink = app.topic(settings.topic(output_name), key_serializer="raw", value_serializer="raw")
+    dead_letters = app.topic(settings.topic(topics.DEAD_LETTER), key_serializer="raw", value_serializer="raw")
+    pool = StagePool(stage, settings.max_page_bytes)
+
+    @app.agent(source, name=f"newswire.{stage}")
+    async def stage_agent(stream):
+        async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
+            batch = [
+                records.Record(e.message.key, e.message.value, int(e.message.timestamp * 1000) if e.message.timestamp else None)
+                for e in events
+            ]
+            outcomes = await pool.run(batch)
+            deliveries = []
+            for event, outcome in zip(events, outcomes):
+                STAGE_DURATION.labels(stage).observe(outcome.seconds)
+                message = event.message
+                if outcome.ok:
+                    STAGE_MESSAGES.labels(stage, "ok").inc()
+                    deliveries.append(await sink.send(key=message.key, value=outcome.value))
+                else:
+                    STAGE_MESSAGES.labels(stage, "dead_letter").inc()
+                    DEAD_LETTERS.labels(stage, outcome.reason).inc()
+                    log.warning("dead letter %s[%s]@%s: %s: %s", message.topic, message.partition, message.offset,
+                                outcome.reason, outcome.message)
+                    headers = dead_letter_headers(stage, outcome.reason, outcome.message or "", message.topic,
+                                                  message.partition, message.offset)
+                    deliveries.append(await dead_letters.send(key=message.key, value=message.value, headers=headers))
+            await asyncio.gather(*deliveries)  # every output acknowledged before this batch is acked
+
+    app.newswire_pool = pool
+    return app
+
+
+def run_stream_stage(stage: str, settings, loglevel: str = "info") -> None:
+    input_name, _ = STREAM_STAGES[stage]
+    serve_metrics(settings.metrics_host, settings.metrics_port_for(stage))
+    lag = LagMonitor(settings, stage, settings.group(stage), settings.topic(input_name))
+    lag.start()
+    app = build_app(stage, settings)
+    try:
+        faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    finally:
+        lag.stop()
+        app.newswire_pool.close()

@@ -1,0 +1,48 @@
+"""Clean stage: a raw page (HTML or a text scrape) in, the article's title, body and metadata out.
+
+`clean(raw, content_type, url)` returns a `CleanedPage` or raises `CleanError(reason)` for input it cannot
+clean (reasons: "not_text", "empty", "too_large", "timeout"); see limits.py for the size and time caps.
+"""
+
+from __future__ import annotations
+
+from workers.stages.clean.html import clean_html
+from workers.stages.clean.limits import CleanError, check_size, max_bytes, time_limit, timeout_seconds
+from workers.stages.clean.text import clean_text
+from workers.types import CleanedPage
+
+__all__ = ["CleanError", "clean"]
+
+_HTML_TYPES = {"text/html", "application/xhtml+xml"}
+_TEXT_TYPES = {"text/plain"}
+# Share of NUL/control bytes above which the "text" is binary data.
+MAX_CONTROL_SHARE = 0.01
+
+
+def _media_type(content_type: str) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def _looks_binary(raw: str) -> bool:
+    sample = raw[:4096]
+    controls = sum(1 for char in sample if char < " " and char not in "\t\n\r\f")
+    return controls > len(sample) * MAX_CONTROL_SHARE
+
+
+def clean(raw: str, content_type: str, url: str | None = None) -> CleanedPage:
+    media_type = _media_type(content_type)
+    if media_type not in _HTML_TYPES | _TEXT_TYPES or not isinstance(raw, str):
+        raise CleanError("not_text", f"content type {content_type!r}")
+    if not raw.strip():
+        raise CleanError("empty")
+    check_size(raw, max_bytes())
+    if _looks_binary(raw):
+        raise CleanError("not_text", "binary content")
+    with time_limit(timeout_seconds()) as deadline:
+        if media_type in _TEXT_TYPES:
+            page = clean_text(raw, deadline)
+        else:
+            page = clean_html(raw, url, deadline)
+    if url and not page.canonical_url:
+        page.canonical_url = url
+    return page

@@ -1,0 +1,114 @@
+"""Recognising the kinds of non-article lines that text scrapes of news pages carry.
+
+Each pattern is matched against one stripped line. The phrase lists cover English, Hindi and the other
+languages seen in the development data; they are phrases a page uses *about itself* (credits, "also read",
+"recent posts"), never topic words, so they rarely occur as a whole line of an article.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Whitespace-separated tokens with a letter or digit (\w alone splits Indic words at their vowel signs).
+_WORD = re.compile(r"\S*\w\S*")
+
+# Sentence-final punctuation across scripts, optionally followed by closing quotes/brackets.
+_SENTENCE_END = re.compile(r"[.!?।॥։۔。！？][\"'”’»)\]]*$|[\"'”’»)\]]$")
+_ELLIPSIS_END = re.compile(r"(…|\.\.\.)[\"'”’»)\]]*$")
+
+# Image/photo credit lines: "Image Source : AP", "Photo: Reuters", "छवि स्रोत: ...", "Foto: dpa".
+CREDIT = re.compile(
+    r"^(?:image|photo|picture|pic|file photo|foto|bild|imagen|immagine|фото|图片|写真"
+    r"|फोटो|फ़ोटो|तस्वीर|चित्र|छवि|इमेज)"
+    r"\s*(?:source|credit|credits|courtesy|स्रोत|सोर्स|साभार|क्रेडिट|quelle|crédit|crédito|fuente|fonte)?\s*[:：|-]",
+    re.IGNORECASE,
+)
+CREDIT_SUFFIX = re.compile(r"\((?:photo|image|foto|file|फोटो|फाइल फोटो)[^)]{0,40}\)$|(?:getty images|/ ?afp|/ ?reuters|/ ?ap)$", re.IGNORECASE)
+
+# "Also read" markers; the marker may stand alone or lead a linked headline ("Also Read: ...").
+RELATED_MARKER = re.compile(
+    r"^(?:also read|read also|read more|more on this|see also|related|related (?:news|articles?|stories|posts|coverage)"
+    r"|recommended(?: for you)?|you may (?:also )?like|suggested reading|don'?t miss|must read|watch"
+    r"|यह भी पढ़ें|ये भी पढ़ें|इसे भी पढ़ें|इन्हें भी पढ़ें|यह भी पढ़े|ये भी पढ़े|और पढ़ें|ज़रूर पढ़ें|जरूर पढ़ें|संबंधित खबरें|संबंधित ख़बरें"
+    r"|lesen sie auch|lest auch|mehr zum thema|auch interessant|das könnte sie auch interessieren"
+    r"|lire aussi|à lire aussi|a lire aussi|voir aussi|sur le même sujet"
+    r"|lee también|leer también|te puede interesar|leia também|veja também|leggi anche|vedi anche"
+    r"|читайте также|см\. также|czytaj (?:też|także|więcej)|läs också|les også|læs også|lees ook|devamını oku)"
+    r"\s*(?:[:：|>»-]\s*(?P<headline>.+)?)?$",
+    re.IGNORECASE,
+)
+
+# Headers of lists that follow the article: everything after them is site furniture.
+LIST_HEADER = re.compile(
+    r"^(?:recent posts|recent news|latest (?:posts|news|stories|articles)|trending(?: now| news| topics| stories)?"
+    r"|more from .{1,40}|more stories|more news|most (?:read|popular|viewed|shared)|popular(?: posts| stories| news)?"
+    r"|top stories|editor'?s picks|web stories|you might also like|related posts|tags?|topics|comments?|share this(?: article)?"
+    r"|follow us(?: on .{1,30})?|newsletter|footer"
+    r"|ताज़ा खबरें|ताजा खबरें|ताज़ा ख़बरें|ट्रेंडिंग|टॉप स्टोरी(?:ज़)?|लेटेस्ट न्यूज़?|सबसे ज्यादा पढ़ी गई|वेब स्टोरीज?"
+    r"|weitere (?:themen|beiträge|artikel|nachrichten|meldungen)|meistgelesen(?:e artikel)?|quellen|sources"
+    r"|les plus lus|lo más leído|más noticias|più letti|mais lidas|mest lest|mest läst|mest læste|najczęściej czytane"
+    r"|zobacz (?:też|także)|en çok okunanlar)\s*:?$",
+    re.IGNORECASE,
+)
+
+# Section labels such as "Latest World News"; the group is the section name.
+SECTION_LABEL = re.compile(r"^(?:latest|more|top)\s+((?:\w[\w&-]*\s+){0,2}\w[\w&-]*)\s+(?:news|stories)$", re.IGNORECASE)
+
+# Advertisement labels standing alone on a line.
+AD_LABEL = re.compile(
+    r"^(?:advertisement|advertising|sponsored content|anzeige|werbung|publicité|publicidad|pubblicità|publicidade"
+    r"|reklama|reklam|annonse|annons|annonce|реклама|विज्ञापन|广告|広告|광고)$",
+    re.IGNORECASE,
+)
+
+# Relative timestamps and bare update stamps.
+TIMESTAMP = re.compile(
+    r"(?:^|\s)(?:\d+|an?|one|few)\s+(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago$"
+    r"|(?:सेकंड|मिनट|घंटे|घंटा|दिन|हफ्ते|सप्ताह|महीने|साल|क्षण)\s+(?:पहले|पूर्व)$"
+    r"|^(?:updated|published|posted|last updated|आखरी अपडेट|अपडेटेड|प्रकाशित)\s*(?:on|at)?\s*:",
+    re.IGNORECASE,
+)
+
+# Calls to action of the publisher's own promotion.
+PROMO = re.compile(
+    r"click here|क्लिक करें|subscribe (?:to|now)|sign up (?:for|to)|download (?:the|our) .{0,30}app|ऐप डाउनलोड"
+    r"|follow us on|फॉलो करें|join (?:us|our) .{0,30}(?:whatsapp|telegram|channel)|व्हाट्सएप चैनल"
+    r"|all rights reserved|copyright ©|©\s*\d{4}|cookie policy|privacy policy|terms (?:of use|&|and) ",
+    re.IGNORECASE,
+)
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word tokens, for comparing lines regardless of spacing and punctuation."""
+    return re.findall(r"\w+", text.lower())
+
+
+def word_count(line: str) -> int:
+    return len(_WORD.findall(line))
+
+
+def is_cjk_like(line: str) -> bool:
+    """Scripts written without spaces: judge their length in characters, not words."""
+    return sum(1 for char in line if "\u3040" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af") > len(line) / 3
+
+
+def ends_like_sentence(line: str) -> bool:
+    return bool(_SENTENCE_END.search(line)) and not _ELLIPSIS_END.search(line)
+
+
+def is_teaser(line: str) -> bool:
+    """A truncated summary ending with an ellipsis, as in lists of other stories."""
+    return bool(_ELLIPSIS_END.search(line))
+
+
+def is_paragraph_shaped(line: str) -> bool:
+    """Running text: a sentence-final ending and some length, or simply long."""
+    if is_cjk_like(line):
+        return len(line) >= 60 or (len(line) >= 25 and ends_like_sentence(line))
+    words = word_count(line)
+    return words >= 30 or (words >= 8 and ends_like_sentence(line))
+
+
+def section_from_label(line: str) -> str | None:
+    match = SECTION_LABEL.match(line.strip())
+    return match.group(1) if match else None
