@@ -1,0 +1,387 @@
+#!/usr/bin/env bash
+# Local single-node stack on 127.0.0.1 without Docker: Kafka (KRaft), Elasticsearch, Prometheus.
+#
+#   deploy/local/stack.sh {install|start|stop|status} [kafka|elasticsearch|prometheus|all]
+#
+# Everything comes from package registries (Maven Central, Debian). Runtime data lives in
+# $NEWSWIRE_VAR (default <repo>/var), downloads in $NEWSWIRE_CACHE (default <repo>/.cache).
+# See docs/stack.md for ports, paths, measurements and the Elasticsearch distribution's limits.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DEPLOY="$REPO/deploy/local"
+VAR="${NEWSWIRE_VAR:-$REPO/var}"
+CACHE="${NEWSWIRE_CACHE:-$REPO/.cache}"
+PYTHON="${NEWSWIRE_PYTHON:-$REPO/.venv/bin/python}"
+JAVA_HOME="${NEWSWIRE_JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}"
+START_TIMEOUT="${NEWSWIRE_START_TIMEOUT:-180}"
+STOP_TIMEOUT="${NEWSWIRE_STOP_TIMEOUT:-30}"
+
+ES_VERSION=8.19.21
+ES_USER=newswire-es
+ES_HOME="$CACHE/elasticsearch-$ES_VERSION"
+KAFKA_LIBS="$CACHE/kafka-libs"
+KAFKA_CLUSTER_ID=bmV3c3dpcmUtbG9jYWwtMQ # base64url("newswire-local-1"): same id on every machine
+M2_REPO="$CACHE/m2"
+
+SERVICES=(kafka elasticsearch prometheus)
+# Client port first; Kafka's controller and Elasticsearch's transport port must be free too.
+declare -A PORTS=([kafka]="9092 9093" [elasticsearch]="9200 9300" [prometheus]="9090")
+# A path on each service's command line that is this checkout's: a recycled pid, or the same
+# service of another checkout, is never taken for ours.
+declare -A CMD_MARK=([kafka]="$VAR/kafka/server.properties" [elasticsearch]="$VAR/elasticsearch/tmp" [prometheus]="$VAR/prometheus/data")
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# ---------------------------------------------------------------- pid files and processes
+
+pid_file() {
+  case "$1" in
+    elasticsearch) echo "$VAR/elasticsearch/run/elasticsearch.pid" ;; # written by ES as $ES_USER
+    *) echo "$VAR/run/$1.pid" ;;
+  esac
+}
+
+# Prints the pid of our running instance of service $1, or fails.
+running_pid() {
+  local file pid
+  file="$(pid_file "$1")"
+  [[ -s "$file" ]] || return 1
+  pid="$(tr -dc 0-9 <"$file")"
+  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "${CMD_MARK[$1]}" || return 1
+  echo "$pid"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+rss_mib() { awk '/^VmRSS:/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null; }
+
+# Fails with who holds a port when something that is not ours already listens there.
+ensure_ports_free() {
+  local service="$1" port holder
+  for port in ${PORTS[$service]}; do
+    port_open "$port" || continue
+    holder=""
+    command -v ss >/dev/null && holder="$(ss -ltnpH "sport = :$port" 2>/dev/null || true)"
+    die "$service: port $port on 127.0.0.1 is already in use by another process: ${holder:-unknown (install iproute2 for details)}"
+  done
+}
+
+# The last lines of each log, then its last errors (a JVM's cause is often further up).
+show_log_tail() {
+  local file
+  for file in "$@"; do
+    [[ -s "$file" ]] || continue
+    printf '[stack] ---- last lines of %s ----\n' "$file" >&2
+    tail -n 30 "$file" >&2
+    printf '[stack] ---- last errors in %s ----\n' "$file" >&2
+    grep -E 'ERROR|FATAL|Exception|error:' "$file" | tail -n 10 >&2 || true
+  done
+}
+
+# Waits until command "$2..." succeeds; on timeout shows the logs of service $1 and fails.
+# Reports the time since LAUNCHED_AT (set by start_service).
+wait_ready() {
+  local service="$1"; shift
+  local deadline pid
+  deadline=$((SECONDS + START_TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    if ! pid="$(running_pid "$service")"; then
+      show_service_logs "$service"
+      die "$service exited during start-up (see the log above)"
+    fi
+    if ((SECONDS >= deadline)); then
+      show_service_logs "$service"
+      die "$service (pid $pid) not ready after ${START_TIMEOUT}s (NEWSWIRE_START_TIMEOUT); it is left running, stop it with: $0 stop $service"
+    fi
+    sleep 0.5
+  done
+  log "$service ready in $(elapsed "$LAUNCHED_AT")s: pid $(running_pid "$service"), port ${PORTS[$service]// /,}, RSS $(rss_mib "$(running_pid "$service")") MiB"
+}
+
+log_files() {
+  case "$1" in
+    elasticsearch) printf '%s\n' "$VAR/log/elasticsearch.log" "$VAR/elasticsearch/logs/newswire-local.log" ;;
+    *) printf '%s\n' "$VAR/log/$1.log" ;;
+  esac
+}
+
+show_service_logs() {
+  local files
+  mapfile -t files < <(log_files "$1")
+  show_log_tail "${files[@]}"
+}
+
+# Starts "$@" in its own session, detached from this shell, logging to var/log/$service.log.
+launch() {
+  local service="$1"; shift
+  mkdir -p "$VAR/run" "$VAR/log"
+  # 9>&-: the service must not inherit (and so hold) the lock of this script.
+  setsid "$@" >>"$VAR/log/$service.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$(pid_file "$service")"
+}
+
+# ---------------------------------------------------------------- installs
+
+# Installs the Debian packages that are missing; apt-get update only when needed.
+apt_install() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  [[ $EUID -eq 0 ]] || die "missing Debian packages ${missing[*]}: run as root or install them"
+  log "apt-get install ${missing[*]}"
+  # Keep packages (prometheus) from starting their system service: this script runs its own.
+  local own_policy=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  local rc=0 apt_log="$VAR/log/apt.log"
+  mkdir -p "$VAR/log"
+  {
+    apt-cache show "${missing[@]}" >/dev/null 2>&1 || apt-get update -q
+    apt_get_install "${missing[@]}" || { apt-get update -q && apt_get_install "${missing[@]}"; }
+  } >>"$apt_log" 2>&1 || rc=$?
+  [[ -z "$own_policy" ]] || rm -f /usr/sbin/policy-rc.d
+  ((rc == 0)) || { show_log_tail "$apt_log"; die "apt-get install ${missing[*]} failed"; }
+}
+
+apt_get_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" </dev/null
+}
+
+require_jdk() {
+  [[ -x "$JAVA_HOME/bin/javac" ]] && return 0
+  [[ "$JAVA_HOME" == /usr/lib/jvm/java-17-openjdk-amd64 ]] || die "no JDK at NEWSWIRE_JAVA_HOME=$JAVA_HOME"
+  apt_install openjdk-17-jdk-headless
+}
+
+# Maven into var/log/maven.log (Debian's Maven 3.8 prints colour codes even in batch mode).
+mvn_quiet() {
+  local mvn_log="$VAR/log/maven.log"
+  JAVA_HOME="$JAVA_HOME" mvn -q -B -Dmaven.repo.local="$M2_REPO" "$@" >>"$mvn_log" 2>&1 </dev/null ||
+    { show_log_tail "$mvn_log"; die "mvn $* failed"; }
+}
+
+install_kafka() {
+  require_jdk
+  apt_install maven kcat
+  local stamp="$KAFKA_LIBS/.pom.sha256" want
+  want="$(sha256sum "$DEPLOY/kafka/pom.xml" | cut -d' ' -f1)"
+  [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && return 0
+  log "kafka: resolving jars from Maven Central into $KAFKA_LIBS"
+  local started; started="$(now)"
+  rm -rf "$KAFKA_LIBS"
+  (cd "$DEPLOY/kafka" && mvn_quiet org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies -DoutputDirectory="$KAFKA_LIBS")
+  echo "$want" >"$stamp"
+  log "kafka: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in $(elapsed "$started")s"
+}
+
+install_elasticsearch() {
+  require_jdk
+  apt_install maven unzip curl
+  if [[ ! -x "$ES_HOME/bin/elasticsearch" ]]; then
+    local started; started="$(now)"
+    log "elasticsearch: fetching integ-test-zip $ES_VERSION from Maven Central"
+    mvn_quiet org.apache.maven.plugins:maven-dependency-plugin:3.6.1:get -Dtransitive=false \
+      -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
+    rm -rf "$ES_HOME.partial" && mkdir -p "$ES_HOME.partial"
+    unzip -q "$M2_REPO/org/elasticsearch/distribution/integ-test-zip/elasticsearch/$ES_VERSION/elasticsearch-$ES_VERSION.zip" \
+      -d "$ES_HOME.partial"
+    rm -rf "$ES_HOME" && mv "$ES_HOME.partial/elasticsearch-$ES_VERSION" "$ES_HOME" && rmdir "$ES_HOME.partial"
+    log "elasticsearch: unpacked into $ES_HOME in $(elapsed "$started")s"
+  fi
+  install_es_plugin
+  if [[ $EUID -eq 0 ]] && ! id -u "$ES_USER" >/dev/null 2>&1; then
+    log "elasticsearch: creating system user $ES_USER (Elasticsearch refuses to run as root)"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$ES_USER"
+  fi
+}
+
+# Builds deploy/local/elasticsearch/plugin (hindi/english analyzers, GET /) against the exact
+# server jars; rebuilt whenever its sources change.
+install_es_plugin() {
+  local src="$DEPLOY/elasticsearch/plugin" dest="$ES_HOME/plugins/newswire-local" want
+  want="$(cd "$src" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  [[ -f "$dest/.sources.sha256" && "$(cat "$dest/.sources.sha256")" == "$want" ]] && return 0
+  log "elasticsearch: building plugin newswire-local"
+  local build; build="$(mktemp -d)"
+  find "$src/src" -name '*.java' -print0 | xargs -0 "$JAVA_HOME/bin/javac" --release 17 -nowarn \
+    -cp "$ES_HOME/lib/*" -d "$build/classes"
+  rm -rf "$dest" && mkdir -p "$dest"
+  "$JAVA_HOME/bin/jar" cf "$dest/newswire-local.jar" -C "$build/classes" .
+  sed "s/@ES_VERSION@/$ES_VERSION/" "$src/plugin-descriptor.properties" >"$dest/plugin-descriptor.properties"
+  rm -rf "$build"
+  echo "$want" >"$dest/.sources.sha256"
+}
+
+install_prometheus() {
+  apt_install prometheus curl
+  # The package enables its unit for the next boot; this stack never relies on it.
+  if command -v systemctl >/dev/null && systemctl is-enabled --quiet prometheus 2>/dev/null; then
+    systemctl disable prometheus >/dev/null 2>&1 || true
+  fi
+  stop_system_prometheus
+}
+
+# The Debian package may have started its own service on :9090 (where policy-rc.d allowed it);
+# it runs as the package's user "prometheus", ours as the caller.
+stop_system_prometheus() {
+  if pgrep -u prometheus -x prometheus >/dev/null 2>&1; then
+    log "prometheus: stopping the Debian system service; this script runs its own"
+    if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+      systemctl stop prometheus || true
+      systemctl disable prometheus >/dev/null 2>&1 || true
+    else
+      service prometheus stop >/dev/null 2>&1 || true
+    fi
+  fi
+}
+
+# ---------------------------------------------------------------- start
+
+start_kafka() {
+  local dir="$VAR/kafka"
+  mkdir -p "$dir/data"
+  sed "s#@DATA_DIR@#$dir/data#" "$DEPLOY/kafka/server.properties" >"$dir/server.properties"
+  local java=("$JAVA_HOME/bin/java" -cp "$KAFKA_LIBS/*" "-Dlog4j2.configurationFile=$DEPLOY/kafka/log4j2.properties")
+  # Static quorum (controller.quorum.voters), so no --standalone; a formatted dir is kept as is.
+  if [[ ! -f "$dir/data/meta.properties" ]]; then
+    "${java[@]}" kafka.tools.StorageTool format --cluster-id "$KAFKA_CLUSTER_ID" \
+      --config "$dir/server.properties" --ignore-formatted >>"$VAR/log/kafka.log" 2>&1 9>&- ||
+      { show_log_tail "$VAR/log/kafka.log"; die "kafka: storage format failed"; }
+  fi
+  launch kafka "${java[@]}" -Xms512m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+    kafka.Kafka "$dir/server.properties"
+  wait_ready kafka kafka_metadata_ok
+}
+
+# A metadata request answered by the broker.
+kafka_metadata_ok() {
+  if [[ -x "$PYTHON" ]]; then
+    "$PYTHON" -c 'from confluent_kafka.admin import AdminClient
+AdminClient({"bootstrap.servers": "127.0.0.1:9092"}).list_topics(timeout=2)' 2>/dev/null
+  else
+    kcat -b 127.0.0.1:9092 -L -m 2 >/dev/null 2>&1
+  fi
+}
+
+start_elasticsearch() {
+  local dir="$VAR/elasticsearch"
+  mkdir -p "$dir/config" "$dir/data" "$dir/logs" "$dir/tmp" "$dir/run"
+  # The distribution's config (log4j2.properties, role files); ours replaces two files.
+  cp -rn "$ES_HOME/config/." "$dir/config/"
+  sed "s#@VAR_DIR@#$dir#g" "$DEPLOY/elasticsearch/elasticsearch.yml" >"$dir/config/elasticsearch.yml"
+  sed "s#@VAR_DIR@#$dir#g" "$DEPLOY/elasticsearch/jvm.options" >"$dir/config/jvm.options"
+  rm -f "$(pid_file elasticsearch)"
+  local as_user=()
+  if [[ $EUID -eq 0 ]]; then
+    chown -R "$ES_USER:" "$dir"
+    runuser -u "$ES_USER" -- test -r "$ES_HOME/lib" -a -x "$dir" ||
+      die "elasticsearch: user $ES_USER cannot read $ES_HOME or reach $dir: a parent directory is closed to other users; open it (chmod o+x) or point NEWSWIRE_CACHE and NEWSWIRE_VAR elsewhere"
+    as_user=(runuser -u "$ES_USER" --)
+  fi
+  # -d returns once the node has started (or failed); the server writes its own pid file.
+  local rc=0
+  setsid "${as_user[@]}" env ES_JAVA_HOME="$JAVA_HOME" ES_PATH_CONF="$dir/config" ES_TMPDIR="$dir/tmp" \
+    timeout "$START_TIMEOUT" "$ES_HOME/bin/elasticsearch" -d -p "$(pid_file elasticsearch)" \
+    >>"$VAR/log/elasticsearch.log" 2>&1 </dev/null 9>&- || rc=$?
+  if ((rc != 0)) && ! running_pid elasticsearch >/dev/null; then
+    show_service_logs elasticsearch
+    ((rc == 124)) && die "elasticsearch did not start within ${START_TIMEOUT}s (NEWSWIRE_START_TIMEOUT)"
+    die "elasticsearch failed to start (exit $rc)"
+  fi
+  wait_ready elasticsearch curl -sf --max-time 5 \
+    'http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=4s'
+}
+
+start_prometheus() {
+  stop_system_prometheus
+  mkdir -p "$VAR/prometheus/data"
+  launch prometheus prometheus --config.file="$DEPLOY/prometheus/prometheus.yml" \
+    --storage.tsdb.path="$VAR/prometheus/data" --storage.tsdb.retention.time=2d \
+    --web.listen-address=127.0.0.1:9090 --web.enable-lifecycle
+  wait_ready prometheus curl -sf --max-time 2 http://127.0.0.1:9090/-/ready
+}
+
+start_service() {
+  local service="$1" pid
+  if pid="$(running_pid "$service")"; then
+    log "$service already running (pid $pid)"
+    return 0
+  fi
+  "install_$service"
+  ensure_ports_free "$service"
+  log "$service: starting"
+  LAUNCHED_AT="$(now)"
+  "start_$service"
+}
+
+# ---------------------------------------------------------------- stop and status
+
+stop_service() {
+  local service="$1" pid
+  if ! pid="$(running_pid "$service")"; then
+    log "$service not running"
+    rm -f "$(pid_file "$service")"
+    return 0
+  fi
+  log "$service: stopping pid $pid"
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + STOP_TIMEOUT))
+  while [[ -e "/proc/$pid" ]] && ((SECONDS < deadline)); do sleep 0.5; done
+  if [[ -e "/proc/$pid" ]]; then
+    log "$service: still running after ${STOP_TIMEOUT}s, killing pid $pid"
+    kill -KILL "$pid" 2>/dev/null || true
+    while [[ -e "/proc/$pid" ]]; do sleep 0.2; done
+  fi
+  rm -f "$(pid_file "$service")"
+  log "$service stopped"
+}
+
+status_service() {
+  local service="$1" pid
+  if pid="$(running_pid "$service")"; then
+    printf '%-14s running  pid %-8s port %-10s rss %s MiB\n' "$service" "$pid" "${PORTS[$service]// /,}" "$(rss_mib "$pid")"
+  else
+    printf '%-14s stopped  pid %-8s port %-10s rss -\n' "$service" - "${PORTS[$service]// /,}"
+  fi
+}
+
+# ---------------------------------------------------------------- main
+
+usage() {
+  echo "usage: $0 {install|start|stop|status} [kafka|elasticsearch|prometheus|all]" >&2
+  exit 2
+}
+
+main() {
+  (($# >= 1 && $# <= 2)) || usage
+  local action="$1" target="${2:-all}" services=()
+  case "$target" in
+    all) services=("${SERVICES[@]}") ;;
+    kafka | elasticsearch | prometheus) services=("$target") ;;
+    *) usage ;;
+  esac
+  mkdir -p "$VAR/run" "$VAR/log" "$CACHE"
+  # One stack.sh at a time per checkout (two engineers starting the stack at once).
+  exec 9>"$VAR/run/stack.lock"
+  flock -w 600 9 || die "another stack.sh holds $VAR/run/stack.lock"
+  local service
+  case "$action" in
+    install) for service in "${services[@]}"; do "install_$service"; done ;;
+    start) for service in "${services[@]}"; do start_service "$service"; done ;;
+    stop) for ((i = ${#services[@]} - 1; i >= 0; i--)); do stop_service "${services[i]}"; done ;;
+    status) for service in "${services[@]}"; do status_service "$service"; done ;;
+    *) usage ;;
+  esac
+}
+
+main "$@"
