@@ -71,6 +71,12 @@ class Pipeline:
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
+    def assert_workers_alive(self) -> None:
+        for stage, process in self.processes.items():
+            if process.poll() is not None:
+                log = (self.log_dir / f"worker-{stage}.log").read_text(errors="replace")[-3000:]
+                raise AssertionError(f"worker {stage} exited with {process.returncode}:\n{log}")
+
     def stop(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:
@@ -84,7 +90,7 @@ class Pipeline:
 
     def cleanup(self) -> None:
         self.es.indices.delete(index=f"{self.settings.index_alias}-*", ignore_unavailable=True)
-        self.es.indices.delete_index_template(name=f"{self.settings.index_alias}-template", ignore=[404])
+        self.es.options(ignore_status=404).indices.delete_index_template(name=f"{self.settings.index_alias}-template")
         admin = AdminClient(client_config(self.settings))
         names = [self.settings.topic(spec.name) for spec in load_topic_specs()]
         for future in admin.delete_topics(names).values():
@@ -102,6 +108,7 @@ class Pipeline:
         deadline = time.monotonic() + timeout
         found: dict[str, dict] = {}
         while time.monotonic() < deadline:
+            self.assert_workers_alive()
             self.es.indices.refresh(index=self.settings.index_alias, ignore_unavailable=True)
             if self.es.indices.exists_alias(name=self.settings.index_alias):
                 response = self.es.mget(index=self.settings.index_alias, ids=ids)
