@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "workers.commands.topics",
     "workers.commands.run",
     "workers.commands.search",
+    "workers.commands.dlq",
     "workers.commands.eval",
     "workers.commands.train",
 ]

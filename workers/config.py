@@ -34,6 +34,7 @@ STAGE_METRICS_PORTS = {"clean": 9401, "classify": 9402, "enrich": 9403, "index":
 @dataclass(frozen=True)
 class Settings:
     kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_session_timeout_ms: int = 10_000
     # Prefix for every topic and consumer group, so that several pipelines (or test runs) share one cluster.
     topic_prefix: str = ""
     topic_replication_factor: int = 1

@@ -29,6 +29,9 @@ CLEAN_VERSION = getattr(clean_stage, "CLEANER_VERSION", __version__)
 def clean_page(page: Page, raw_timestamp_ms: int | None = None) -> dict:
     """clean + language: a Page in, the first form of the pipeline document out."""
     cleaned = clean_stage.clean(page.raw, page.content_type, page.url)
+    if not cleaned.body.strip():
+        # Nothing to search, classify or enrich (a page of only scripts, an empty shell): a dead letter, not a document.
+        raise clean_stage.CleanError("no_content", f"no article text found (quality: {cleaned.quality})")
     language = language_stage.detect_language(f"{cleaned.title}\n{cleaned.body}")
     return {
         "v": DOC_VERSION,

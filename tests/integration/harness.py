@@ -77,6 +77,13 @@ class Pipeline:
                 log = (self.log_dir / f"worker-{stage}.log").read_text(errors="replace")[-3000:]
                 raise AssertionError(f"worker {stage} exited with {process.returncode}:\n{log}")
 
+    def kill_and_restart(self, stage: str) -> None:
+        """kill -9 the worker (and its pool process), then start a new one."""
+        process = self.processes[stage]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        self.start_worker(stage)
+
     def stop(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:
@@ -96,13 +103,47 @@ class Pipeline:
         for future in admin.delete_topics(names).values():
             future.result()
 
+    def count_documents(self) -> int:
+        self.es.indices.refresh(index=self.settings.index_alias)
+        return self.es.count(index=self.settings.index_alias)["count"]
+
+    def indexed_ids(self) -> set[str]:
+        self.es.indices.refresh(index=self.settings.index_alias)
+        response = self.es.search(index=self.settings.index_alias, size=10_000, source=False, query={"match_all": {}})
+        return {hit["_id"] for hit in response["hits"]["hits"]}
+
+    def wait_for_count(self, expected: int, timeout: float = 300) -> int:
+        """Wait until the index holds `expected` documents and stays there; returns the final count."""
+        deadline = time.monotonic() + timeout
+        count = -1
+        while time.monotonic() < deadline:
+            self.assert_workers_alive()
+            if self.es.indices.exists_alias(name=self.settings.index_alias):
+                count = self.count_documents()
+                if count >= expected:
+                    time.sleep(3)  # anything extra would arrive now
+                    return self.count_documents()
+            time.sleep(1)
+        raise AssertionError(f"{count} of {expected} documents indexed within {timeout}s; logs in {self.log_dir}")
+
     def topic(self, name: str) -> str:
         return self.settings.topic(name)
 
-    def produce(self, topic: str, key: bytes | None, value: bytes) -> None:
-        producer = Producer(producer_config(self.settings))
-        producer.produce(self.topic(topic), key=key, value=value)
-        assert producer.flush(30) == 0
+    def produce(self, topic: str, key: bytes | None, value: bytes, headers=None) -> None:
+        self.produce_many(topic, [(key, value, headers)])
+
+    def produce_many(self, topic: str, records, per_second: float | None = None) -> None:
+        """Send (key, value, headers) records, optionally at a steady rate; fails unless every one is acknowledged."""
+        producer = Producer(producer_config(self.settings, **{"message.max.bytes": 33_554_432}))
+        errors = []
+        started = time.monotonic()
+        for number, (key, value, headers) in enumerate(records):
+            producer.produce(self.topic(topic), key=key, value=value, headers=headers,
+                             on_delivery=lambda error, _: error and errors.append(error))
+            producer.poll(0)
+            if per_second:
+                time.sleep(max(0.0, started + number / per_second - time.monotonic()))
+        assert producer.flush(60) == 0 and not errors, errors[:3]
 
     def wait_for_documents(self, ids: list[str], timeout: float = 180) -> dict[str, dict]:
         deadline = time.monotonic() + timeout

@@ -25,7 +25,16 @@ def dead_letter_headers(stage: str, reason: str, message: str, topic: str, parti
 def read_dead_letter_headers(headers) -> dict[str, str]:
     """Header list (as either client returns it) -> {field: value} for the newswire.* headers."""
     result = {}
-    for name, value in headers or []:
+    items = headers.items() if isinstance(headers, dict) else (headers or [])
+    for name, value in items:
         if name.startswith(HEADER_PREFIX):
             result[name[len(HEADER_PREFIX):]] = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     return result
+
+
+def previous_attempts(headers) -> int:
+    """How often a record has failed before: 0 for a new record, N for one replayed from the dead-letter topic."""
+    try:
+        return int(read_dead_letter_headers(headers).get("attempts", "0"))
+    except ValueError:
+        return 0

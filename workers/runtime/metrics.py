@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
 # Stage work is milliseconds to seconds; end-to-end spans queueing, so its buckets reach further.
 STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -31,8 +31,4 @@ BULK_DURATION = Histogram(
 CONSUMER_LAG = Gauge(
     "newswire_consumer_lag_messages", "Records in the input topic not yet consumed by the stage.", ["stage", "topic", "partition"]
 )
-
-
-def serve_metrics(host: str, port: int) -> None:
-    """Expose /metrics; loopback by default, 0.0.0.0 in Kubernetes (NEWSWIRE_METRICS_HOST) so a Service can scrape it."""
-    start_http_server(port, addr=host)
+PAUSED = Gauge("newswire_stage_paused", "1 while the stage has paused consumption (its output is unavailable).", ["stage"])

@@ -16,11 +16,15 @@ from workers.envelope import EnvelopeError
 from workers.stages.clean import CleanError
 
 
+MAX_HEADER_BYTES = 65_536  # newswire's own headers are a few hundred bytes; more is not a page we can trust
+
+
 @dataclass(frozen=True)
 class Record:
     key: bytes | None
     value: bytes | None
     timestamp_ms: int | None
+    header_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ def _decode_doc(value: bytes | None) -> dict:
 
 
 def _clean(record: Record, max_bytes: int) -> dict:
+    if record.header_bytes > MAX_HEADER_BYTES:
+        raise EnvelopeError("headers_too_large", f"record headers are {record.header_bytes} bytes, the limit is {MAX_HEADER_BYTES}")
     return pipeline.clean_record(record.key, record.value, record.timestamp_ms, max_bytes)
 
 

@@ -17,9 +17,10 @@ import faust
 
 from workers import topics
 from workers.runtime import records
-from workers.runtime.deadletter import dead_letter_headers
+from workers.runtime.deadletter import dead_letter_headers, previous_attempts
+from workers.runtime.health import Health, kafka_check, serve
 from workers.runtime.lag import LagMonitor
-from workers.runtime.metrics import DEAD_LETTERS, STAGE_DURATION, STAGE_MESSAGES, serve_metrics
+from workers.runtime.metrics import DEAD_LETTERS, STAGE_DURATION, STAGE_MESSAGES
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,13 @@ STREAM_STAGES = {
 }
 BATCH_SIZE = 32
 BATCH_SECONDS = 0.2
+# A dead letter keeps the original value for replay, but not a 20 MB one: such a page failed for its size anyway.
+MAX_DEAD_LETTER_VALUE_BYTES = 1_048_576
+
+
+def _header_bytes(headers) -> int:
+    items = headers.items() if isinstance(headers, dict) else (headers or [])
+    return sum(len(name) + len(value or b"") for name, value in items)
 
 
 class StagePool:
@@ -62,7 +70,7 @@ class StagePool:
         self._pool.shutdown(cancel_futures=True)
 
 
-def build_app(stage: str, settings) -> faust.App:
+def build_app(stage: str, settings, health: Health) -> faust.App:
     input_name, output_name = STREAM_STAGES[stage]
     app = faust.App(
         settings.group(stage),
@@ -73,6 +81,10 @@ def build_app(stage: str, settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         broker_commit_interval=1.0,
+        # CPU work runs in the pool, so heartbeats flow; a short session lets a replacement take over a
+        # killed worker's partitions in seconds instead of faust's default minute.
+        broker_session_timeout=settings.kafka_session_timeout_ms / 1000,
+        broker_heartbeat_interval=settings.kafka_session_timeout_ms / 3000,
         producer_max_request_size=settings.max_page_bytes * 2,
     )
     source = app.topic(settings.topic(input_name), key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
@@ -84,7 +96,9 @@ def build_app(stage: str, settings) -> faust.App:
     async def stage_agent(stream):
         async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
             batch = [
-                records.Record(e.message.key, e.message.value, int(e.message.timestamp * 1000) if e.message.timestamp else None)
+                records.Record(e.message.key, e.message.value,
+                               int(e.message.timestamp * 1000) if e.message.timestamp else None,
+                               _header_bytes(e.message.headers))
                 for e in events
             ]
             outcomes = await pool.run(batch)
@@ -101,9 +115,17 @@ def build_app(stage: str, settings) -> faust.App:
                     log.warning("dead letter %s[%s]@%s: %s: %s", message.topic, message.partition, message.offset,
                                 outcome.reason, outcome.message)
                     headers = dead_letter_headers(stage, outcome.reason, outcome.message or "", message.topic,
-                                                  message.partition, message.offset)
-                    deliveries.append(await dead_letters.send(key=message.key, value=message.value, headers=headers))
+                                                  message.partition, message.offset, previous_attempts(message.headers) + 1)
+                    value = message.value
+                    if value and len(value) > MAX_DEAD_LETTER_VALUE_BYTES:
+                        headers.append(("newswire.truncated_from_bytes", str(len(value)).encode()))
+                        value = value[:MAX_DEAD_LETTER_VALUE_BYTES]
+                    deliveries.append(await dead_letters.send(key=message.key, value=value, headers=headers))
             await asyncio.gather(*deliveries)  # every output acknowledged before this batch is acked
+
+    @app.timer(5.0)
+    async def heartbeat():  # stops beating when the event loop is blocked: /healthz then fails
+        health.beat()
 
     app.newswire_pool = pool
     return app
@@ -111,10 +133,11 @@ def build_app(stage: str, settings) -> faust.App:
 
 def run_stream_stage(stage: str, settings, loglevel: str = "info") -> None:
     input_name, _ = STREAM_STAGES[stage]
-    serve_metrics(settings.metrics_host, settings.metrics_port_for(stage))
+    health = Health({"kafka": kafka_check(settings)})
+    serve(settings.metrics_host, settings.metrics_port_for(stage), health)
     lag = LagMonitor(settings, stage, settings.group(stage), settings.topic(input_name))
     lag.start()
-    app = build_app(stage, settings)
+    app = build_app(stage, settings, health)
     try:
         faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
     finally:
