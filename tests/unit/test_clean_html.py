@@ -61,3 +61,72 @@ def test_page_of_links_is_not_an_article():
     links = "".join(f'<li><a href="/story/{number}">Story number {number}</a></li>' for number in range(60))
     html = f"<html><head><title>Latest news</title></head><body><h1>Latest news</h1><ul>{links}</ul></body></html>"
     assert clean(html, "text/html").quality != "article"
+
+
+def test_metadata_from_json_ld_when_meta_tags_are_missing():
+    json_ld = """{"@context": "https://schema.org", "@graph": [{"@type": "WebSite", "name": "Example Times"},
+      {"@type": "NewsArticle", "headline": "Council approves transport plan", "datePublished": "2024-05-14T09:30:00Z",
+       "author": [{"@type": "Person", "name": "Jane Doe"}, {"@type": "Person", "name": "John Roe"}],
+       "articleSection": ["Politics", "City"], "publisher": {"@type": "Organization", "name": "Example Times"}}]}"""
+    paragraphs = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    html = (f'<html><head><title>Something else</title><script type="application/ld+json">{json_ld}</script></head>'
+            f"<body><article>{paragraphs}</article></body></html>")
+    result = clean(html, "text/html", url="https://example.org/a")
+    assert result.title == "Council approves transport plan"
+    assert result.published_at == "2024-05-14T09:30:00+00:00"
+    assert result.authors == ["Jane Doe", "John Roe"]
+    assert result.section == "Politics"
+    assert result.site_name == "Example Times"
+    assert result.canonical_url == "https://example.org/a"
+
+
+def test_site_name_is_taken_off_the_title():
+    html = article_html().replace('content="Council approves transport plan"', 'content="Council approves transport plan - Example Times"')
+    assert clean(html, "text/html").title == "Council approves transport plan"
+
+
+def test_body_split_into_chunks_with_ads_between_is_joined():
+    chunk = '<div class="grid"><div class="body__container">{}</div></div>'
+    first = "".join(f"<p>{text}</p>" for text in PARAGRAPHS[:2])
+    later = [
+        "The second half of the article continues after an advertisement block, as many magazine layouts do, "
+        "and it explains what the plan means for commuters who travel from the suburbs every day.",
+        "Residents interviewed on Wednesday welcomed the new bus lines but asked the council to publish a "
+        "timetable for the tram extension before the construction work begins next spring.",
+    ]
+    second = "".join(f"<p>{text}</p>" for text in later)
+    html = (
+        "<html><head><title>Transport plan</title></head><body><article>"
+        + chunk.format(first)
+        + '<div class="ad"><span>Advertisement</span></div>'
+        + chunk.format(second)
+        + "</article></body></html>"
+    )
+    body = clean(html, "text/html").body
+    assert body.endswith(later[-1])
+    assert PARAGRAPHS[0] in body
+
+
+def test_summary_shown_above_the_body_leads_the_body():
+    summary = "The plan adds three bus lines and a longer tram network, and parking fees will pay for part of it."
+    html = article_html().replace("</head>", f'<meta property="og:description" content="{summary}"></head>')
+    html = html.replace("<article><h1>Council approves transport plan</h1>", f'<header><h1>Council approves transport plan</h1><p class="standfirst">{summary}</p></header><article>')
+    result = clean(html, "text/html")
+    assert result.body.startswith(summary + "\n\n" + PARAGRAPHS[0])
+    assert result.lead == summary
+
+
+def test_summary_only_in_meta_tags_stays_out_of_the_body():
+    summary = "A summary that the page never shows to its readers, only to search engines and social networks."
+    html = article_html().replace("</head>", f'<meta name="description" content="{summary}"></head>')
+    result = clean(html, "text/html")
+    assert summary not in result.body
+    assert result.lead == summary
+
+
+def test_tag_list_made_of_the_page_keywords_is_dropped():
+    keywords = "transport plan, city council, bus lines, tram network, parking fees"
+    html = article_html(f"<p>{keywords}</p>").replace("</head>", f'<meta name="keywords" content="{keywords}"></head>')
+    body = clean(html, "text/html").body
+    assert keywords not in body
+    assert body == "\n\n".join(PARAGRAPHS)

@@ -1,13 +1,15 @@
 """Clean stage: a raw page (HTML or a text scrape) in, the article's title, body and metadata out.
 
 `clean(raw, content_type, url)` returns a `CleanedPage` or raises `CleanError(reason)` for input it cannot
-clean (reasons: "not_text", "empty", "too_large", "timeout"); see limits.py for the size and time caps.
+clean (reasons: "not_text", "empty", "too_large", "timeout", "too_deep"); see limits.py for the size and time
+caps. `raw` is normally `str` (the envelope decodes UTF-8); `bytes` are decoded with `normalize.decode_page`.
 """
 
 from __future__ import annotations
 
 from workers.stages.clean.html import clean_html
 from workers.stages.clean.limits import CleanError, check_size, max_bytes, time_limit, timeout_seconds
+from workers.stages.clean.normalize import decode_page, sanitise
 from workers.stages.clean.text import clean_text
 from workers.types import CleanedPage
 
@@ -29,15 +31,20 @@ def _looks_binary(raw: str) -> bool:
     return controls > len(sample) * MAX_CONTROL_SHARE
 
 
-def clean(raw: str, content_type: str, url: str | None = None) -> CleanedPage:
+def clean(raw: str | bytes, content_type: str, url: str | None = None) -> CleanedPage:
     media_type = _media_type(content_type)
-    if media_type not in _HTML_TYPES | _TEXT_TYPES or not isinstance(raw, str):
+    if media_type not in _HTML_TYPES | _TEXT_TYPES or not isinstance(raw, (str, bytes)):
         raise CleanError("not_text", f"content type {content_type!r}")
+    if isinstance(raw, bytes):
+        if len(raw) > max_bytes():
+            raise CleanError("too_large", f"more than {max_bytes()} bytes")
+        raw = decode_page(raw, content_type)
     if not raw.strip():
         raise CleanError("empty")
     check_size(raw, max_bytes())
     if _looks_binary(raw):
         raise CleanError("not_text", "binary content")
+    raw = sanitise(raw)
     with time_limit(timeout_seconds()) as deadline:
         if media_type in _TEXT_TYPES:
             page = clean_text(raw, deadline)

@@ -18,9 +18,10 @@ _ELLIPSIS_END = re.compile(r"(…|\.\.\.)[\"'”’»)\]]*$")
 
 # Image/photo credit lines: "Image Source : AP", "Photo: Reuters", "छवि स्रोत: ...", "Foto: dpa".
 CREDIT = re.compile(
-    r"^(?:image|photo|picture|pic|file photo|foto|bild|imagen|immagine|фото|图片|写真"
+    r"^(?:(?:crédits?|credits?|créditos?)\s+(?:photos?|images?|fotos?)\s*[:：|-]"
+    r"|(?:image|photo|picture|pic|file photo|foto|bild|imagen|immagine|фото|图片|写真"
     r"|फोटो|फ़ोटो|तस्वीर|चित्र|छवि|इमेज)"
-    r"\s*(?:source|credit|credits|courtesy|स्रोत|सोर्स|साभार|क्रेडिट|quelle|crédit|crédito|fuente|fonte)?\s*[:：|-]",
+    r"\s*(?:source|credit|credits|courtesy|स्रोत|सोर्स|साभार|क्रेडिट|quelle|crédit|crédito|fuente|fonte)?\s*[:：|-])",
     re.IGNORECASE,
 )
 CREDIT_SUFFIX = re.compile(r"\((?:photo|image|foto|file|फोटो|फाइल फोटो)[^)]{0,40}\)$|(?:getty images|/ ?afp|/ ?reuters|/ ?ap)$", re.IGNORECASE)
@@ -32,7 +33,7 @@ RELATED_MARKER = re.compile(
     r"|यह भी पढ़ें|ये भी पढ़ें|इसे भी पढ़ें|इन्हें भी पढ़ें|यह भी पढ़े|ये भी पढ़े|और पढ़ें|ज़रूर पढ़ें|जरूर पढ़ें|संबंधित खबरें|संबंधित ख़बरें"
     r"|lesen sie auch|lest auch|mehr zum thema|auch interessant|das könnte sie auch interessieren"
     r"|lire aussi|à lire aussi|a lire aussi|voir aussi|sur le même sujet"
-    r"|lee también|leer también|te puede interesar|leia também|veja também|leggi anche|vedi anche"
+    r"|lee también|leer también|lea también|vea también|ver también|(?:también )?(?:te|le) puede interesar|leia também|veja também|leggi anche|vedi anche"
     r"|читайте также|см\. также|czytaj (?:też|także|więcej)|läs också|les også|læs også|lees ook|devamını oku)"
     r"\s*(?:[:：|>»-]\s*(?P<headline>.+)?)?$",
     re.IGNORECASE,
@@ -46,7 +47,7 @@ LIST_HEADER = re.compile(
     r"|follow us(?: on .{1,30})?|newsletter|footer"
     r"|ताज़ा खबरें|ताजा खबरें|ताज़ा ख़बरें|ट्रेंडिंग|टॉप स्टोरी(?:ज़)?|लेटेस्ट न्यूज़?|सबसे ज्यादा पढ़ी गई|वेब स्टोरीज?"
     r"|weitere (?:themen|beiträge|artikel|nachrichten|meldungen)|meistgelesen(?:e artikel)?|quellen|sources"
-    r"|les plus lus|lo más leído|más noticias|più letti|mais lidas|mest lest|mest läst|mest læste|najczęściej czytane"
+    r"|les plus lus|lo más leído|más noticias|(?:notas|noticias|artículos) relacionad[oa]s|más sobre .{1,40}|più letti|mais lidas|mest lest|mest läst|mest læste|najczęściej czytane"
     r"|zobacz (?:też|także)|en çok okunanlar)\s*:?$",
     re.IGNORECASE,
 )
@@ -72,7 +73,9 @@ TIMESTAMP = re.compile(
 # Calls to action of the publisher's own promotion.
 PROMO = re.compile(
     r"click here|क्लिक करें|subscribe (?:to|now)|sign up (?:for|to)|download (?:the|our) .{0,30}app|ऐप डाउनलोड"
-    r"|follow us on|फॉलो करें|join (?:us|our) .{0,30}(?:whatsapp|telegram|channel)|व्हाट्सएप चैनल"
+    r"|follow (?:us|\w+(?: \w+)?) on (?:instagram|facebook|twitter|x|youtube|tiktok|linkedin|whatsapp|telegram)|follow us on|s[ií]guenos en|suivez-nous|folgen sie uns|seguici su|siga-nos|फॉलो करें"
+    r"|join (?:us|our) .{0,30}(?:whatsapp|telegram|channel)|nuestro canal de|canal de (?:telegram|whatsapp)|व्हाट्सएप चैनल"
+    r"|already a subscriber"
     r"|all rights reserved|copyright ©|©\s*\d{4}|cookie policy|privacy policy|terms (?:of use|&|and) ",
     re.IGNORECASE,
 )

@@ -22,7 +22,7 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
 class CleanError(Exception):
-    """The page cannot be cleaned; `reason` is a short machine-friendly string (too_large, timeout, empty, not_text)."""
+    """The page cannot be cleaned; `reason` is a short machine-friendly string (too_large, timeout, too_deep, empty, not_text)."""
 
     def __init__(self, reason: str, detail: str = ""):
         super().__init__(f"{reason}: {detail}" if detail else reason)

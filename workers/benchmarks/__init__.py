@@ -1,0 +1,1 @@
+"""Speed benchmarks, run as modules (`python -m workers.benchmarks.<name>`); never part of the test suite."""
