@@ -1,7 +1,8 @@
 """Settings: defaults below, overridden by a YAML file named in $NEWSWIRE_CONFIG, overridden by environment.
 
 Each setting `foo_bar` is read from the file key `foo_bar` and from the variable `NEWSWIRE_FOO_BAR`.
-Secret settings are wrapped in `Secret` so they never appear in logs, reprs or metrics.
+Secret settings are wrapped in `Secret` so they never appear in logs, reprs or metrics; each can also be read
+from a file named by `NEWSWIRE_FOO_BAR_FILE` (a mounted Kubernetes Secret).
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ STAGE_METRICS_PORTS = {"clean": 9401, "classify": 9402, "enrich": 9403, "index":
 class Settings:
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_session_timeout_ms: int = 10_000
+    kafka_security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"  # or SCRAM-SHA-256, PLAIN
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: Secret = field(default_factory=lambda: Secret(""))
+    kafka_ssl_ca_location: str = ""  # CA bundle (PEM) to verify the brokers; empty = the system's
+    kafka_ssl_certificate_location: str = ""  # client certificate (PEM) for mutual TLS
+    kafka_ssl_key_location: str = ""  # its private key (PEM)
     # Prefix for every topic and consumer group, so that several pipelines (or test runs) share one cluster.
     topic_prefix: str = ""
     topic_replication_factor: int = 1
@@ -42,6 +50,7 @@ class Settings:
     es_username: str = ""
     es_password: Secret = field(default_factory=lambda: Secret(""))
     es_api_key: Secret = field(default_factory=lambda: Secret(""))
+    es_ca_certs: str = ""  # CA bundle (PEM) for an https es_url; empty = the system's
     index_alias: str = "newswire-pages"
     index_batch_size: int = 500
     index_batch_seconds: float = 0.5
@@ -82,8 +91,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         env_name = f"NEWSWIRE_{setting.name.upper()}"
         if env_name in environ:
             values[setting.name] = environ[env_name]
+        elif setting.type in (Secret, "Secret") and f"{env_name}_FILE" in environ:
+            values[setting.name] = Path(environ[f"{env_name}_FILE"]).read_text(encoding="utf-8").strip()
     unknown = set(values) - {f.name for f in fields(Settings)}
     if unknown:
         raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    protocol = str(values.get("kafka_security_protocol", "PLAINTEXT")).upper()
+    if protocol not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):
+        raise ValueError(f"kafka_security_protocol must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, not {protocol!r}")
     types = {f.name: f.type for f in fields(Settings)}
     return Settings(**{name: _coerce(value, types[name]) for name, value in values.items()})

@@ -26,7 +26,7 @@ M2_REPO="$CACHE/m2"
 
 SERVICES=(kafka elasticsearch prometheus)
 # Client port first; Kafka's controller and Elasticsearch's transport port must be free too.
-declare -A PORTS=([kafka]="9092 9093" [elasticsearch]="9200 9300" [prometheus]="9090")
+declare -A PORTS=([kafka]="9092 9093 9094" [elasticsearch]="9200 9300" [prometheus]="9090")
 # A path on each service's command line that is this checkout's: a recycled pid, or the same
 # service of another checkout, is never taken for ours.
 declare -A CMD_MARK=([kafka]="$VAR/kafka/server.properties" [elasticsearch]="$VAR/elasticsearch/tmp" [prometheus]="$VAR/prometheus/data")
@@ -247,10 +247,29 @@ stop_system_prometheus() {
 
 # ---------------------------------------------------------------- start
 
+# A local CA and a broker certificate for the SASL_SSL listener (127.0.0.1:9094), made once per var/ folder.
+# Clients verify the broker with $VAR/kafka/tls/ca.pem.
+kafka_tls() {
+  local tls="$VAR/kafka/tls"
+  [[ -s "$tls/broker-keystore.pem" ]] && return 0
+  command -v openssl >/dev/null || apt_install openssl
+  mkdir -p "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=newswire local CA" \
+    -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$tls/broker.key" -out "$tls/broker.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+  openssl x509 -req -in "$tls/broker.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$tls/san.ext" -out "$tls/broker.pem" 2>/dev/null
+  # Kafka's PEM key store: an unencrypted PKCS#8 key followed by the certificate chain.
+  { openssl pkcs8 -topk8 -nocrypt -in "$tls/broker.key"; cat "$tls/broker.pem" "$tls/ca.pem"; } >"$tls/broker-keystore.pem"
+  chmod 600 "$tls/ca.key" "$tls/broker.key" "$tls/broker-keystore.pem"
+}
+
 start_kafka() {
   local dir="$VAR/kafka"
   mkdir -p "$dir/data"
-  sed "s#@DATA_DIR@#$dir/data#" "$DEPLOY/kafka/server.properties" >"$dir/server.properties"
+  kafka_tls
+  sed -e "s#@DATA_DIR@#$dir/data#" -e "s#@TLS_DIR@#$dir/tls#" "$DEPLOY/kafka/server.properties" >"$dir/server.properties"
   local java=("$JAVA_HOME/bin/java" -cp "$KAFKA_LIBS/*" "-Dlog4j2.configurationFile=$DEPLOY/kafka/log4j2.properties")
   # Static quorum (controller.quorum.voters), so no --standalone; a formatted dir is kept as is.
   if [[ ! -f "$dir/data/meta.properties" ]]; then

@@ -33,13 +33,14 @@ def port_open(port: int) -> bool:
 class Pipeline:
     """Topics under a fresh prefix, an index under a fresh alias, and the four workers."""
 
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path, extra_env: dict[str, str] | None = None):
         run_id = uuid.uuid4().hex[:8]
         self.env = {
             **os.environ,
             "NEWSWIRE_TOPIC_PREFIX": f"test-{run_id}-",
             "NEWSWIRE_INDEX_ALIAS": f"test-{run_id}-pages",
             "NEWSWIRE_INDEX_BATCH_SECONDS": "0.2",
+            **(extra_env or {}),
         }
         self.settings = load_settings(self.env)
         self.log_dir = log_dir
@@ -53,6 +54,12 @@ class Pipeline:
 
     def start(self) -> None:
         self.check_stack()
+        # The worker ports are fixed (Prometheus scrapes them): wait for another test run's workers to go.
+        deadline = time.monotonic() + 180
+        while any(port_open(port) for port in STAGE_METRICS_PORTS.values()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("worker metrics ports 9401-9404 stay busy: another pipeline is running")
+            time.sleep(1)
         admin = AdminClient(client_config(self.settings))
         apply_topics(admin, load_topic_specs(), self.settings.topic_prefix, 1)
         for stage in STAGES:

@@ -3,7 +3,10 @@ conflict. Each counts what went in and what came out: no page missing, none extr
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -172,3 +175,41 @@ def test_mapping_conflict_dead_letters_one_item_and_indexes_the_rest(fresh_pipel
     assert headers["stage"] == "index" and headers["reason"] == "index_rejected"
     assert "published_at" in headers["error"]
     _report("mapping-conflict", len(good) + len(batch), fresh_pipeline, dead=1)
+
+
+def _newswire(pipeline, *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "workers", *args], env=pipeline.env, cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=120, check=True)
+    return result.stdout
+
+
+def test_dlq_inspect_counts_and_replay_sends_records_back(fresh_pipeline):
+    fresh_pipeline.produce(topics.RAW, b"bad-version", orjson.dumps({"v": 99, "raw": "x"}))
+    fresh_pipeline.produce(topics.RAW, b"bad-empty", b"")
+    deadline = time.monotonic() + 60
+    summary = {}
+    while time.monotonic() < deadline and summary.get("total", 0) < 2:
+        summary = orjson.loads(_newswire(fresh_pipeline, "dlq", "inspect", "--json").splitlines()[-1])
+        time.sleep(1)
+    assert summary["by_stage_reason"] == {"clean/unknown_version": 1, "clean/empty": 1}
+    assert "would replay 1 records" in _newswire(fresh_pipeline, "dlq", "replay", "--reason", "unknown_version", "--dry-run")
+    _newswire(fresh_pipeline, "dlq", "replay", "--stage", "clean", "--reason", "unknown_version")
+    letters = []
+    while time.monotonic() < deadline + 60 and len(letters) < 2:
+        letters = [m for m in _dead_letters(fresh_pipeline, 3) if m.key() == b"bad-version"]
+    assert len(letters) == 2, "the replayed record went through the clean stage again"
+    assert read_dead_letter_headers(letters[-1].headers())["attempts"] == "2"
+
+
+def test_sigterm_stops_each_worker_promptly_without_losing_pages(fresh_pipeline):
+    pages = synthetic_pages(600, seed=6)
+    producer = _stream_in_background(fresh_pipeline, pages)
+    time.sleep(2)
+    for stage in ["clean", "classify", "enrich", "index"]:
+        process = fresh_pipeline.processes[stage]
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, f"{stage} exits cleanly within 30 s of SIGTERM"
+        fresh_pipeline.start_worker(stage)
+    producer.join()
+    assert fresh_pipeline.wait_for_count(len(pages)) == len(pages)
+    assert fresh_pipeline.indexed_ids() == page_ids(pages)

@@ -14,6 +14,8 @@ def make_client(settings) -> Elasticsearch:
         auth["api_key"] = settings.es_api_key.reveal()
     elif settings.es_username:
         auth["basic_auth"] = (settings.es_username, settings.es_password.reveal())
+    if settings.es_ca_certs:
+        auth["ca_certs"] = settings.es_ca_certs
     return Elasticsearch(settings.es_url, request_timeout=30, **auth)
 
 

@@ -19,6 +19,7 @@ from workers import topics
 from workers.runtime import records
 from workers.runtime.deadletter import dead_letter_headers, previous_attempts
 from workers.runtime.health import Health, kafka_check, serve
+from workers.runtime.kafka import faust_credentials
 from workers.runtime.lag import LagMonitor
 from workers.runtime.metrics import DEAD_LETTERS, STAGE_DURATION, STAGE_MESSAGES
 
@@ -41,15 +42,21 @@ def _header_bytes(headers) -> int:
 
 
 class StagePool:
-    """A one-process pool for a stage; if a record kills the process, records are retried one by one so that
-    only the record that kills it again is dead-lettered."""
+    """A one-process pool for a stage.
+
+    The model is loaded when the pool starts; if that fails the worker stops with the error (a broken model
+    must not turn every page into a dead letter). If a record kills the process, records are retried one by
+    one in fresh processes so that only the record that kills it again is dead-lettered.
+    """
 
     def __init__(self, stage: str, max_bytes: int):
         self.stage, self.max_bytes = stage, max_bytes
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=1, initializer=records.warm_up, initargs=(self.stage,))
+        pool = ProcessPoolExecutor(max_workers=1)
+        pool.submit(records.warm_up, self.stage).result()  # raises here, at start-up, when the model cannot load
+        return pool
 
     async def run(self, batch: list[records.Record]) -> list[records.Outcome]:
         loop = asyncio.get_running_loop()
@@ -57,14 +64,19 @@ class StagePool:
             return await loop.run_in_executor(self._pool, records.transform_batch, self.stage, batch, self.max_bytes)
         except BrokenProcessPool:
             log.error("stage process died on a batch of %d; retrying records one by one", len(batch))
+        self._replace_pool()
         outcomes = []
         for record in batch:
-            self._pool = self._new_pool()
             try:
                 outcomes.append(await loop.run_in_executor(self._pool, records.transform_one, self.stage, record, self.max_bytes))
             except BrokenProcessPool:
                 outcomes.append(records.Outcome(False, None, "worker_crash", "the stage process died on this record", 0.0))
+                self._replace_pool()
         return outcomes
+
+    def _replace_pool(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
 
     def close(self) -> None:
         self._pool.shutdown(cancel_futures=True)
@@ -74,7 +86,8 @@ def build_app(stage: str, settings, health: Health) -> faust.App:
     input_name, output_name = STREAM_STAGES[stage]
     app = faust.App(
         settings.group(stage),
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
+        broker_credentials=faust_credentials(settings),
         store="memory://",
         web_enabled=False,
         topic_replication_factor=settings.topic_replication_factor,
