@@ -1,6 +1,6 @@
 import pytest
 
-from tests.integration.harness import Pipeline
+from workers.localrun import Pipeline
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from tests.deploy.dashboards import (
     mapped_fields,
     substitute_variables,
 )
-from tests.integration.harness import envelope, port_open
+from workers.localrun import envelope, port_open
 from workers import topics
 from workers.config import STAGE_METRICS_PORTS
 from workers.envelope import page_id_for

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from tests.conftest import SAMPLES_DIR
-from tests.integration.harness import envelope
+from workers.localrun import envelope
 from workers import topics
 from workers.commands.search import search
 from workers.envelope import page_id_for
@@ -120,3 +120,37 @@ def test_prometheus_has_every_stage_counter(sample_documents):
         time.sleep(2)
     assert wanted <= stages
     assert _prometheus_query("newswire_end_to_end_seconds_count > 0")
+
+
+def test_ingest_sends_good_inputs_and_reports_bad_ones(pipeline, tmp_path):
+    import sys
+
+    from workers.datasets import REPO_ROOT
+
+    rows = tmp_path / "pages.jsonl"
+    url = "https://x.example/ingest/one"
+    text = "Ingested headline\n\n" + "A paragraph of text that is long enough to be an article body here. " * 4
+    rows.write_text(orjson.dumps({"url": url, "text": text}).decode() + "\n" + '{"url": "https://x.example/no-page"}\n')
+    unknown = tmp_path / "notes.docx"
+    unknown.write_bytes(b"PK\x03\x04")
+    result = subprocess.run(
+        [sys.executable, "-m", "workers", "ingest", str(rows), str(unknown), str(tmp_path / "missing.html")],
+        env=pipeline.env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert "row has no 'raw', 'html' or 'text'" in result.stderr
+    assert "unknown file type" in result.stderr
+    assert "missing.html" in result.stderr
+    assert "sent 1 pages" in result.stdout
+    pipeline.wait_for_documents([page_id_for(url, text)])
+
+
+def test_health_endpoints_report_ready(pipeline):
+    for port in (9401, 9402, 9403, 9404):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as response:
+            body = response.read().decode()
+            assert response.status == 200 and "kafka: ok" in body
+    with urllib.request.urlopen("http://127.0.0.1:9404/readyz", timeout=10) as response:
+        assert "search_engine: ok" in response.read().decode()

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from tests.integration.corpus import page_ids, synthetic_pages
-from tests.integration.harness import Pipeline, envelope
+from workers.localrun import Pipeline, envelope
 from workers import topics
 from workers.datasets import REPO_ROOT
 from workers.runtime.deadletter import read_dead_letter_headers

@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
-from tests.integration.harness import Pipeline, envelope
+from workers.localrun import Pipeline, envelope
 from workers import topics
 from workers.config import load_settings
 from workers.datasets import REPO_ROOT

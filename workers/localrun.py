@@ -1,4 +1,5 @@
-"""Runs the real pipeline workers as subprocesses against the local stack, isolated by a topic prefix."""
+"""Runs the real pipeline workers as subprocesses against a running stack, isolated by a topic prefix and an
+index alias of their own: used by the integration tests and the benchmarks."""
 
 from __future__ import annotations
 
