@@ -54,6 +54,10 @@ class Settings:
     index_alias: str = "newswire-pages"
     index_batch_size: int = 500
     index_batch_seconds: float = 0.5
+    # faust keeps a small state folder per stage (no tables are used); outside the working directory.
+    state_dir: str = "/tmp/newswire-state"
+    index_replicas: int = 0  # replicas of each index shard: 0 on one node, 1+ on a cluster
+    index_lifecycle_policy: str = ""  # an ILM policy name (deploy/elasticsearch/ilm-policy.json); engines without ILM: empty
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0  # 0 = the stage's default port from STAGE_METRICS_PORTS
     max_page_bytes: int = 5_000_000

@@ -231,7 +231,7 @@ class Indexer:
             log.warning("offset commit failed, batch will be re-delivered: %s", error)
 
     def run(self) -> None:
-        ensure_index(self.es, self.alias)
+        ensure_index(self.es, self.alias, self.settings.index_replicas, self.settings.index_lifecycle_policy)
         self.consumer.subscribe([self.input_topic])
         log.info("indexing %s into %s", self.input_topic, self.alias)
         try:

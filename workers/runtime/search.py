@@ -19,14 +19,20 @@ def make_client(settings) -> Elasticsearch:
     return Elasticsearch(settings.es_url, request_timeout=30, **auth)
 
 
-def index_template(alias: str) -> dict:
+def index_template(alias: str, replicas: int = 0, lifecycle_policy: str = "") -> dict:
     text = resources.files("workers.runtime").joinpath("index_template.json").read_text(encoding="utf-8")
-    return json.loads(text.replace("{alias}", alias))
+    template = json.loads(text.replace("{alias}", alias))
+    index_settings = template["template"]["settings"]
+    index_settings["number_of_replicas"] = replicas
+    if lifecycle_policy:
+        index_settings["index.lifecycle.name"] = lifecycle_policy
+        index_settings["index.lifecycle.rollover_alias"] = alias
+    return template
 
 
-def ensure_index(client: Elasticsearch, alias: str) -> None:
+def ensure_index(client: Elasticsearch, alias: str, replicas: int = 0, lifecycle_policy: str = "") -> None:
     """Idempotent: (re)install the template, then create the first index behind the write alias if none exists."""
-    client.indices.put_index_template(name=f"{alias}-template", **index_template(alias))
+    client.indices.put_index_template(name=f"{alias}-template", **index_template(alias, replicas, lifecycle_policy))
     if not client.indices.exists_alias(name=alias):
         try:
             client.indices.create(index=f"{alias}-000001", aliases={alias: {"is_write_index": True}})

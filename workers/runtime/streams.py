@@ -89,6 +89,7 @@ def build_app(stage: str, settings, health: Health) -> faust.App:
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
         broker_credentials=faust_credentials(settings),
         store="memory://",
+        datadir=f"{settings.state_dir}/{{appid}}",
         web_enabled=False,
         topic_replication_factor=settings.topic_replication_factor,
         consumer_auto_offset_reset="earliest",
