@@ -1,0 +1,87 @@
+import json
+
+import pytest
+
+from workers.datasets import shared_data_dir
+from workers.evaluation.topics import summarise
+from workers.stages import classify as stage
+from workers.training.topics import is_held_out
+
+
+def test_section_names_in_several_languages_map_to_topics():
+    assert stage.section_topic("World") == "world"
+    assert stage.section_topic("  विदेश ") == "world"
+    assert stage.section_topic("Politik") == "politics"
+    assert stage.section_topic("Sci-Tech") == "tech"
+    assert stage.section_topic("Sport") == "other"
+    assert stage.section_topic("Opinion") is None
+    assert stage.section_topic(None) is None
+
+
+def test_url_path_segments_map_to_topics():
+    assert stage.url_topic("https://example.com/world/asia/story-1.html") == "world"
+    assert stage.url_topic("/news/business-62405029") == "other"
+    assert stage.url_topic("https://example.com/technology/") == "tech"
+    assert stage.url_topic("https://example.com/2024/05/01/story") is None
+
+
+def test_hint_raises_the_named_label_and_keeps_a_distribution():
+    probabilities = stage.np.array([0.25, 0.25, 0.25, 0.25])
+    hinted = stage.apply_hint(probabilities, stage.LABELS, "politics", 8.0)
+    assert hinted.argmax() == stage.LABELS.index("politics")
+    assert hinted.sum() == pytest.approx(1.0)
+    assert stage.apply_hint(probabilities, stage.LABELS, None, 8.0) is probabilities
+
+
+def test_classify_returns_a_calibrated_distribution_over_the_four_labels():
+    topic = stage.classify("Parliament passes budget", "The prime minister won the vote in parliament.", "en")
+    assert set(topic.probabilities) == set(stage.LABELS)
+    assert sum(topic.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert topic.score == pytest.approx(max(topic.probabilities.values()))
+    assert topic.label == max(topic.probabilities, key=topic.probabilities.get)
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "expected"),
+    [
+        ("Apple unveils new iPhone chip", "The smartphone processor and software update improve battery life.", "tech"),
+        ("Labour and Tories clash over tax plans", "The prime minister told MPs the election manifesto would cut taxes.", "politics"),
+        ("Striker scores twice as United win the cup final", "The football match ended 2-0 at Wembley.", "other"),
+    ],
+)
+def test_clear_english_articles(title, body, expected):
+    assert stage.classify(title, body, "en").label == expected
+
+
+def test_section_hint_can_decide_an_ambiguous_article():
+    text = ("Talks continue", "Officials met on Tuesday and will meet again next week.")
+    assert stage.classify(*text, "en", section="World").label == "world"
+    plain = stage.classify(*text, "en")
+    assert stage.classify(*text, "en", section="Technology").probabilities["tech"] > 10 * plain.probabilities["tech"]
+
+
+def test_held_out_split_is_deterministic_and_keeps_translations_together():
+    english = {"id": "sib200-eng-1", "flores_index_id": "7", "split": "train", "text": "A sentence."}
+    hindi = {"id": "sib200-hin-1", "flores_index_id": "7", "split": "train", "text": "एक वाक्य।"}
+    assert is_held_out(english) == is_held_out(hindi)
+    lower = {"id": "a", "text": "Jobs growth still slow in the US"}
+    upper = {"id": "b", "text": "jobs growth   still slow in the us"}
+    assert is_held_out(lower) == is_held_out(upper)
+
+
+def test_summary_macro_f1_counts_only_gold_labels():
+    result = summarise(["world", "world", "tech"], ["world", "politics", "tech"], ["en", "en", "hi"])
+    assert result["per_label"]["world"]["recall"] == 0.5
+    assert "politics" not in result["per_label"]
+    assert result["macro_f1"] == pytest.approx((2 / 3 + 1.0) / 2, abs=1e-3)
+    assert result["per_lang"]["hi"]["accuracy"] == 1.0
+
+
+@pytest.mark.shared_data
+def test_hindi_example_page_is_world_news():
+    examples = shared_data_dir().parent / "examples"
+    if not (examples / "hindi_news_page.expected.json").exists():
+        pytest.skip("shared examples not available")
+    expected = json.loads((examples / "hindi_news_page.expected.json").read_text(encoding="utf-8"))
+    topic = stage.classify(expected["title"], expected["body"], "hi", section="World")
+    assert topic.label == "world"
