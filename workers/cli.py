@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "workers.commands.run",
     "workers.commands.search",
     "workers.commands.dlq",
+    "workers.commands.reprocess",
     "workers.commands.eval",
     "workers.commands.train",
 ]

@@ -52,6 +52,7 @@ class Settings:
     es_api_key: Secret = field(default_factory=lambda: Secret(""))
     es_ca_certs: str = ""  # CA bundle (PEM) for an https es_url; empty = the system's
     index_alias: str = "newswire-pages"
+    dedup_window_days: float = 7.0  # a copy is recognised at least this long after its story's first copy
     index_batch_size: int = 500
     index_batch_seconds: float = 0.5
     # faust keeps a small state folder per stage (no tables are used); outside the working directory.

@@ -4,6 +4,7 @@
     language  workers/stages/language.py clean text -> language code and script
     classify  workers/stages/classify.py title, body, section -> world | tech | politics | other
     enrich    workers/stages/enrich/     body -> people, organisations, places with canonical names
+    dedup     workers/stages/dedup.py    body -> a MinHash signature (clusters: workers/runtime/dedup_store.py)
     index     index_document() below     -> the Elasticsearch document (written by workers/runtime/indexer.py)
 
 Between stages a page travels as a JSON object (`doc` below); every step returns a new one. The Kafka runtime
@@ -18,6 +19,7 @@ from workers import __version__
 from workers.envelope import decode_raw_record
 from workers.stages import classify as classify_stage
 from workers.stages import clean as clean_stage
+from workers.stages import dedup as dedup_stage
 from workers.stages import enrich as enrich_stage
 from workers.stages import language as language_stage
 from workers.types import Page, to_dict
@@ -63,6 +65,13 @@ def enrich_doc(doc: dict) -> dict:
     return {**doc, "entities": [to_dict(e) for e in entities], "models": {**doc["models"], "enrich": enrich_stage.MODEL_VERSION}}
 
 
+def fingerprint_doc(doc: dict) -> dict:
+    """The near-duplicate signature of the clean body; the indexer turns it into a cluster."""
+    signature = dedup_stage.signature(doc["clean"]["body"], doc["language"]["code"])
+    return {**doc, "dedup": dedup_stage.signature_to_json(signature),
+            "models": {**doc["models"], "dedup": dedup_stage.MODEL_VERSION}}
+
+
 def _names(entities: list[dict], entity_type: str) -> list[str]:
     return sorted({e["canonical"] for e in entities if e["type"] == entity_type})
 
@@ -94,10 +103,13 @@ def index_document(doc: dict, indexed_at: datetime | None = None) -> dict:
         "people": _names(entities, "PER"),
         "organisations": _names(entities, "ORG"),
         "places": _names(entities, "LOC"),
+        # The indexer replaces these with the story's cluster (workers/runtime/dedup_store.py).
+        "cluster_id": doc["page_id"],
+        "is_duplicate": False,
         "models": doc["models"],
     }
 
 
 def process_page(page: Page) -> dict:
     """Every stage in-process, no servers: what `newswire process` prints."""
-    return index_document(enrich_doc(classify_doc(clean_page(page))))
+    return index_document(fingerprint_doc(enrich_doc(classify_doc(clean_page(page)))))

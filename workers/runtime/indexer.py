@@ -9,10 +9,14 @@ Guarantees:
   resumes when a bulk request succeeds. Nothing is dead-lettered because of an outage.
 - Item-level rejections (mapping or parsing errors, 4xx) go to the dead-letter topic; item-level 429/5xx are
   retried up to MAX_ITEM_ATTEMPTS times, then dead-lettered as `retries_exhausted`.
+- Near-duplicates: each page gets `cluster_id` (its story's first copy) and `is_duplicate` from the dedup store
+  (workers/runtime/dedup_store.py); a first copy keeps the ids and count of its copies. Documents are written
+  with `update` + upsert, so re-indexing a first copy keeps the copies it has counted.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import signal
@@ -23,6 +27,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout
 
 from workers import pipeline, topics
+from workers.runtime.dedup_store import DedupStore
 from workers.runtime.deadletter import dead_letter_headers, previous_attempts
 from workers.runtime.health import Health, kafka_check, serve
 from workers.runtime.kafka import client_config, producer_config
@@ -32,6 +37,7 @@ from workers.runtime.metrics import (
     BULK_ITEM_ERRORS,
     BULK_REQUESTS,
     DEAD_LETTERS,
+    DUPLICATES,
     END_TO_END,
     PAUSED,
     STAGE_DURATION,
@@ -52,20 +58,27 @@ class ShutdownRequested(Exception):
 
 
 class _Item:
-    __slots__ = ("message", "page_id", "source", "attempts", "raw_timestamp_ms")
+    __slots__ = ("message", "page_id", "source", "signature", "attempts", "raw_timestamp_ms", "indexed")
 
     def __init__(self, message, doc: dict):
         self.message = message
         self.page_id = doc["page_id"]
         self.source = pipeline.index_document(doc)
+        self.signature = doc.get("dedup")
         self.raw_timestamp_ms = doc.get("raw_timestamp_ms")
         self.attempts = 0
+        self.indexed = False
+
+
+def _update_body(item: _Item) -> bytes:
+    # `doc` merges into an existing document (a first copy keeps duplicate_ids); `upsert` creates a new one.
+    return orjson.dumps({"doc": item.source, "upsert": {**item.source, "duplicate_ids": [], "duplicate_count": 0}})
 
 
 def _chunks_by_size(items: list[_Item]) -> list[list[tuple[_Item, bytes]]]:
     chunks, current, size = [], [], 0
     for item in items:
-        body = orjson.dumps(item.source)
+        body = _update_body(item)
         if current and size + len(body) > MAX_BULK_BYTES:
             chunks.append(current)
             current, size = [], 0
@@ -93,6 +106,7 @@ class Indexer:
             "heartbeat.interval.ms": settings.kafka_session_timeout_ms // 3,
         }))
         self.producer = Producer(producer_config(settings))
+        self.dedup = DedupStore(self.es, self.alias, settings.dedup_window_days * 86400, settings.index_replicas)
         self.running = True
         self.paused = False
 
@@ -136,33 +150,44 @@ class Indexer:
             PAUSED.labels(STAGE).set(0)
             log.info("search engine answers again; consumption resumed")
 
-    def _bulk(self, chunk: list[tuple[_Item, bytes]]) -> list[dict]:
-        """One bulk request, retried while the engine is unavailable. Returns the response items."""
-        lines = []
-        for item, body in chunk:
-            lines.append(orjson.dumps({"index": {"_id": item.page_id}}))
-            lines.append(body)
-        payload = b"\n".join(lines) + b"\n"
+    def _while_engine_unavailable(self, request, what: str):
+        """Run `request()` until the engine answers, pausing consumption meanwhile (never gives up: an outage
+        is not a page's fault). Non-retryable API errors propagate."""
         attempt = 0
         while True:
-            started = time.perf_counter()
             try:
-                response = self.es.bulk(operations=payload, index=self.alias)
-                BULK_DURATION.labels(STAGE).observe(time.perf_counter() - started)
-                BULK_REQUESTS.labels(STAGE, "ok").inc()
+                result = request()
                 self._resume()
-                return response.body["items"]
+                return result
             except (ConnectionError, ConnectionTimeout) as error:
                 reason = type(error).__name__
             except ApiError as error:
                 if error.meta.status not in RETRYABLE_STATUS:
                     raise
                 reason = f"HTTP {error.meta.status}"
-            BULK_REQUESTS.labels(STAGE, "error").inc()
+            if what == "bulk":
+                BULK_REQUESTS.labels(STAGE, "error").inc()
             attempt += 1
             delay = min(MAX_BACKOFF_SECONDS, 0.25 * 2 ** min(attempt, 10)) * random.uniform(0.5, 1.0)
-            log.warning("search engine unavailable (%s); partitions paused, retry %d in %.1fs", reason, attempt, delay)
+            log.warning("search engine unavailable for %s (%s); partitions paused, retry %d in %.1fs", what, reason, attempt, delay)
             self._wait_paused(delay)
+
+    def _bulk(self, chunk: list[tuple[_Item, bytes]]) -> list[dict]:
+        """One bulk request, retried while the engine is unavailable. Returns the response items."""
+        lines = []
+        for item, body in chunk:
+            lines.append(orjson.dumps({"update": {"_id": item.page_id}}))
+            lines.append(body)
+        payload = b"\n".join(lines) + b"\n"
+
+        def request():
+            started = time.perf_counter()
+            response = self.es.bulk(operations=payload, index=self.alias)
+            BULK_DURATION.labels(STAGE).observe(time.perf_counter() - started)
+            BULK_REQUESTS.labels(STAGE, "ok").inc()
+            return response.body["items"]
+
+        return self._while_engine_unavailable(request, "bulk")
 
     def _index_chunk(self, chunk: list[tuple[_Item, bytes]]) -> list[_Item]:
         """Index one chunk; returns the items to retry. A whole-request rejection is narrowed down by halving."""
@@ -178,10 +203,11 @@ class Indexer:
             return []
         retry = []
         for (item, _), result in zip(chunk, results):
-            outcome = result["index"]
+            outcome = next(iter(result.values()))
             status = outcome.get("status", 500)
             item.attempts += 1
             if status < 300:
+                item.indexed = True
                 STAGE_MESSAGES.labels(STAGE, "ok").inc()
                 if item.raw_timestamp_ms:
                     END_TO_END.labels(STAGE).observe(max(time.time() - item.raw_timestamp_ms / 1000, 0))
@@ -205,6 +231,8 @@ class Indexer:
                 pending.append(_Item(message, orjson.loads(message.value() or b"")))
             except Exception as error:  # one undecodable record must not hold up the partition
                 self._dead_letter(message, "invalid_message", f"{type(error).__name__}: {error}")
+        self._assign_clusters(pending)
+        items = list(pending)
         while pending:
             retry = []
             for chunk in _chunks_by_size(pending):
@@ -212,12 +240,45 @@ class Indexer:
             if retry:
                 self._wait_paused(random.uniform(0.5, 1.0) * min(MAX_BACKOFF_SECONDS, 2 ** retry[0].attempts))
             pending = retry
+        indexed_copies: dict[str, list[str]] = {}
+        for item in items:
+            if item.indexed and item.source["is_duplicate"]:
+                indexed_copies.setdefault(item.source["cluster_id"], []).append(item.page_id)
+        for cluster_id, copies in indexed_copies.items():
+            self._while_engine_unavailable(functools.partial(self._record_copies, cluster_id, copies), "copy count")
         self._resume()
         if self.producer.flush(60) > 0:  # dead letters must be durable before the offsets move past them
             raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "dead letters not acknowledged"))
         per_record = (time.perf_counter() - started) / max(len(messages), 1)
         for _ in messages:
             STAGE_DURATION.labels(STAGE).observe(per_record)
+
+    def _assign_clusters(self, items: list[_Item]) -> None:
+        with_signature = [(item.page_id, item.signature) for item in items if item.signature]
+        decisions = self._while_engine_unavailable(lambda: self.dedup.assign(with_signature), "dedup") if with_signature else {}
+        for item in items:
+            decision = decisions.get(item.page_id)
+            item.source["cluster_id"] = decision.cluster_id if decision else item.page_id
+            item.source["is_duplicate"] = bool(decision and decision.is_duplicate)
+            if item.source["is_duplicate"]:
+                DUPLICATES.labels(STAGE).inc()
+
+    def _record_copies(self, cluster_id: str, copies: list[str], attempts: int = 5) -> None:
+        """Add copies to their first copy's `duplicate_ids` (a set: re-delivery counts nothing twice), with
+        optimistic concurrency so that replicas updating the same first copy never lose an update."""
+        for _ in range(attempts):
+            head = self.es.options(ignore_status=404).get(index=self.alias, id=cluster_id, realtime=True,
+                                                          source_includes=["duplicate_ids"])
+            if not head.get("found"):
+                log.info("first copy %s is not indexed (yet); its copy count skips %d copies", cluster_id, len(copies))
+                return
+            ids = sorted(set(head["_source"].get("duplicate_ids") or []) | set(copies))
+            response = self.es.options(ignore_status=409).update(
+                index=head["_index"], id=cluster_id, if_seq_no=head["_seq_no"], if_primary_term=head["_primary_term"],
+                doc={"duplicate_ids": ids, "duplicate_count": len(ids)})
+            if response.meta.status != 409:
+                return
+        log.warning("copy count of %s not updated after %d concurrent-update conflicts", cluster_id, attempts)
 
     def _commit(self, messages: list) -> None:
         offsets: dict[tuple[str, int], int] = {}

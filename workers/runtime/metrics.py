@@ -32,3 +32,4 @@ CONSUMER_LAG = Gauge(
     "newswire_consumer_lag_messages", "Records in the input topic not yet consumed by the stage.", ["stage", "topic", "partition"]
 )
 PAUSED = Gauge("newswire_stage_paused", "1 while the stage has paused consumption (its output is unavailable).", ["stage"])
+DUPLICATES = Counter("newswire_duplicates", "Pages indexed as a copy of an earlier story (near-duplicates).", ["stage"])

@@ -57,7 +57,7 @@ def _classify(record: Record, max_bytes: int) -> dict:
 
 
 def _enrich(record: Record, max_bytes: int) -> dict:
-    return pipeline.enrich_doc(_decode_doc(record.value))
+    return pipeline.fingerprint_doc(pipeline.enrich_doc(_decode_doc(record.value)))
 
 
 TRANSFORMS = {"clean": _clean, "classify": _classify, "enrich": _enrich}

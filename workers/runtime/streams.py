@@ -12,6 +12,7 @@ import asyncio
 import logging
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import faust
 
@@ -84,12 +85,13 @@ class StagePool:
 
 def build_app(stage: str, settings, health: Health) -> faust.App:
     input_name, output_name = STREAM_STAGES[stage]
+    Path(settings.state_dir).mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.group(stage),
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
         broker_credentials=faust_credentials(settings),
         store="memory://",
-        datadir=f"{settings.state_dir}/{{appid}}",
+        datadir=f"{settings.state_dir}/{settings.group(stage)}",
         web_enabled=False,
         topic_replication_factor=settings.topic_replication_factor,
         consumer_auto_offset_reset="earliest",

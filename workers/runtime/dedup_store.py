@@ -1,0 +1,144 @@
+"""Near-duplicate clusters kept in the search engine, correct with any number of indexer replicas.
+
+Each story's first copy (its cluster head) owns the LSH band keys of its signature: one tiny document per band
+key, written with `op_type=create`, so exactly one copy across all replicas wins a band. Later copies look their
+band keys up with a realtime multi-get (no refresh wait), compare signatures, and join the owner's cluster.
+
+Memory is bounded by time: band documents live in generation indices `<alias>-dedup-<n>`, n = time // window.
+Lookups read the current and the previous generation, writes go to the current one, and older generations are
+deleted: a story is recognised for at least one window (default 7 days) and at most two.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from elasticsearch import Elasticsearch
+
+from workers.stages import dedup
+
+log = logging.getLogger(__name__)
+
+BAND_INDEX_SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "30s"}
+BAND_MAPPINGS = {"dynamic": "strict", "properties": {
+    "cluster_id": {"type": "keyword"}, "signature": {"type": "object", "enabled": False}, "first_seen": {"type": "date"}}}
+
+
+@dataclass(frozen=True)
+class Decision:
+    cluster_id: str
+    is_duplicate: bool
+    similarity: float
+
+
+class DedupStore:
+    def __init__(self, client: Elasticsearch, alias: str, window_seconds: float, replicas: int = 0):
+        self.es = client
+        self.prefix = f"{alias}-dedup-"
+        self.window = window_seconds
+        self.replicas = replicas
+        self._ready_generation: int | None = None
+
+    def _generation(self) -> int:
+        return int(time.time() // self.window)
+
+    def _indices(self) -> tuple[str, str]:
+        generation = self._generation()
+        if generation != self._ready_generation:
+            self._rotate(generation)
+        return f"{self.prefix}{generation}", f"{self.prefix}{generation - 1}"
+
+    def _rotate(self, generation: int) -> None:
+        current = f"{self.prefix}{generation}"
+        if not self.es.indices.exists(index=current):
+            settings = {**BAND_INDEX_SETTINGS, "number_of_replicas": self.replicas}
+            self.es.options(ignore_status=400).indices.create(index=current, settings=settings, mappings=BAND_MAPPINGS)
+        for name in self.es.indices.get(index=f"{self.prefix}*", ignore_unavailable=True):
+            if int(name[len(self.prefix):]) < generation - 1:
+                self.es.options(ignore_status=404).indices.delete(index=name)
+                log.info("dropped expired dedup generation %s", name)
+        self._ready_generation = generation
+
+    def _owners(self, band_keys: set[str], indices: tuple[str, str]) -> dict[str, dict]:
+        """band key -> {cluster_id, signature} of its owner (the current generation wins over the previous)."""
+        if not band_keys:
+            return {}
+        keys = sorted(band_keys)
+        docs = [{"_index": index, "_id": key} for index in reversed(indices) for key in keys]
+        response = self.es.mget(docs=docs, realtime=True)
+        owners = {}
+        for doc in response["docs"]:
+            if doc.get("found"):
+                owners[doc["_id"]] = doc["_source"]
+        return owners
+
+    def assign(self, items: list[tuple[str, dict]]) -> dict[str, Decision]:
+        """items: (page_id, signature JSON) in arrival order -> the cluster decision for each page."""
+        indices = self._indices()
+        signatures = {page_id: dedup.signature_from_json(sig) for page_id, sig in items}
+        owners = self._owners({band for sig in signatures.values() for band in sig.bands}, indices)
+        decisions: dict[str, Decision] = {}
+        claims: dict[str, tuple[str, dict]] = {}  # band key -> (head page id, its signature JSON) for new heads
+        for page_id, signature_json in items:
+            signature = signatures[page_id]
+            decision = self._decide(page_id, signature, owners)
+            decisions[page_id] = decision
+            if decision.cluster_id == page_id:
+                for band in signature.bands:
+                    if band not in owners:
+                        owners[band] = {"cluster_id": page_id, "signature": signature_json}  # later copies in this batch
+                        claims[band] = (page_id, signature_json)
+        lost = self._claim(claims, indices[0])
+        if lost:
+            # Another replica claimed some of these bands first: decide those heads again against the winners.
+            recheck = {page_id for page_id, _ in lost.values()}
+            winners = self._owners(set(lost), indices)
+            repoint = []
+            for page_id in recheck:
+                decision = self._decide(page_id, signatures[page_id], winners)
+                if decision.is_duplicate:
+                    decisions[page_id] = decision
+                    # Bands this copy did win now lead to the winner's cluster, so the cluster does not split.
+                    for band, (owner, signature_json) in claims.items():
+                        if owner == page_id and band not in lost:
+                            repoint.append({"index": {"_index": indices[0], "_id": band}})
+                            repoint.append({"cluster_id": decision.cluster_id, "signature": signature_json,
+                                            "first_seen": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+            if repoint:
+                self.es.bulk(operations=repoint)
+        return decisions
+
+    @staticmethod
+    def _decide(page_id: str, signature, owners: dict[str, dict]) -> Decision:
+        best_cluster, best_similarity = page_id, 0.0
+        for band in signature.bands:
+            owner = owners.get(band)
+            if owner is None:
+                continue
+            if owner["cluster_id"] == page_id:
+                return Decision(page_id, False, 1.0)  # this page is itself a head (a re-delivery)
+            similarity = dedup.similarity(signature, dedup.signature_from_json(owner["signature"]))
+            if similarity >= dedup.DUPLICATE_THRESHOLD and similarity > best_similarity:
+                best_cluster, best_similarity = owner["cluster_id"], similarity
+        return Decision(best_cluster, best_cluster != page_id, best_similarity)
+
+    def _claim(self, claims: dict[str, tuple[str, dict]], index: str) -> dict[str, tuple[str, dict]]:
+        """Create band documents; returns the claims another writer won (409)."""
+        if not claims:
+            return {}
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        operations = []
+        for band, (page_id, signature_json) in claims.items():
+            operations.append({"create": {"_index": index, "_id": band}})
+            operations.append({"cluster_id": page_id, "signature": signature_json, "first_seen": now})
+        response = self.es.bulk(operations=operations)
+        lost = {}
+        for (band, claim), item in zip(claims.items(), response["items"]):
+            status = item["create"].get("status", 500)
+            if status == 409:
+                lost[band] = claim
+            elif status >= 300:
+                raise RuntimeError(f"dedup band write failed: HTTP {status} {item['create'].get('error')}")
+        return lost
