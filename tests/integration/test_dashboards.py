@@ -60,6 +60,10 @@ def traffic(live_pipeline):
             raw = page.read_text(encoding="utf-8")
             pipeline.produce(topics.RAW, None, envelope(raw, meta["url"], "text/html" if page.suffix == ".html" else "text/plain"))
             ids.append(page_id_for(meta["url"], raw))
+            # The same page under another address: a syndicated copy, so the duplicates panel has data.
+            copy_url = meta["url"].replace(".example/", ".example/syndicated/")
+            pipeline.produce(topics.RAW, None, envelope(raw, copy_url, "text/html" if page.suffix == ".html" else "text/plain"))
+            ids.append(page_id_for(copy_url, raw))
     pipeline.produce(topics.RAW, b"dashboards-bad-envelope", b'{"v": 99, "raw": "x"}')
     documents = pipeline.wait_for_documents(ids)
 

@@ -109,6 +109,7 @@ class Indexer:
         self.dedup = DedupStore(self.es, self.alias, settings.dedup_window_days * 86400, settings.index_replicas)
         self.running = True
         self.paused = False
+        PAUSED.labels(STAGE).set(0)  # the series exists from the start, so dashboards and alerts see "not paused"
 
     def stop(self, *_):
         self.running = False
