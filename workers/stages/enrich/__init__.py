@@ -1,0 +1,70 @@
+"""Enrich stage: named entities (PER, ORG, LOC) with canonical names.
+
+extract_entities(text, lang) tokenises the text, splits it into sentences, tags each with the CRF of
+its script plus gazetteer names, and gives every mention a canonical name (canonical.py). The
+models ship in workers/models/entities (see MODEL_CARD.md there) and load once, on first use.
+"""
+
+from __future__ import annotations
+
+from workers.stages.enrich.canonical import canonical_names
+from workers.stages.enrich.model import resources
+from workers.stages.enrich.tagging import tag_spans
+from workers.stages.enrich.text import match_key, tokenize
+from workers.types import Entity
+
+MODEL_VERSION = "entities-crf-1"
+
+_SENTENCE_ENDS = {".", "!", "?", "।", "॥", "|"}
+_MAX_SENTENCE_TOKENS = 150
+
+
+def tag_tokens(tokens: list[str], lang: str) -> list[tuple[int, int, str]]:
+    """Entity spans over tokens: (start, end exclusive, type). The script picks the model; lang
+    selects the language-specific features of the Latin model."""
+    return [(span.start, span.end, span.type) for span in tag_spans(tokens, lang)]
+
+
+def _sentences(text: str, tokens: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
+    """Token ranges of sentences: cut after end punctuation, at paragraph breaks and at a length cap."""
+    ranges, start = [], 0
+    for i, (token, _, end) in enumerate(tokens):
+        next_start = tokens[i + 1][1] if i + 1 < len(tokens) else len(text)
+        paragraph_break = "\n" in text[end:next_start]
+        if token in _SENTENCE_ENDS or paragraph_break or i + 1 - start >= _MAX_SENTENCE_TOKENS:
+            ranges.append((start, i + 1))
+            start = i + 1
+    if start < len(tokens):
+        ranges.append((start, len(tokens)))
+    return ranges
+
+
+def extract_entities(text: str, lang: str) -> list[Entity]:
+    tokens = tokenize(text)
+    words = [token for token, _, _ in tokens]
+    found = []  # (first token, last token + 1, span)
+    for first, last in _sentences(text, tokens):
+        for span in tag_spans(words[first:last], lang):
+            found.append((first + span.start, first + span.end, span))
+    gazetteer = resources().gazetteer
+    named_in_text = {
+        match.name.canonical
+        for match in gazetteer.match([match_key(word) for word in words])
+        if not match.name.generic
+    }
+    mentions = [(words[start:end], span.type) for start, end, span in found]
+    canonicals = canonical_names(mentions, named_in_text)
+    entities = []
+    for (start, end, span), canonical in zip(found, canonicals, strict=True):
+        char_start, char_end = tokens[start][1], tokens[end - 1][2]
+        entities.append(
+            Entity(
+                text=text[char_start:char_end],
+                type=span.type,
+                start=char_start,
+                end=char_end,
+                canonical=canonical,
+                confidence=round(span.confidence, 4),
+            )
+        )
+    return entities

@@ -1,0 +1,108 @@
+"""CRF features of each token: the word, its affixes and shape, its neighbours, gazetteer hits and
+(Devanagari) the type of the Latin name it sounds like."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import regex
+
+from workers.stages.enrich.gazetteer import Gazetteer
+from workers.stages.enrich.text import match_key
+from workers.stages.enrich.translit import NameLexicon
+
+_DIGITS = regex.compile(r"\d")
+
+
+def _shape(token: str) -> str:
+    """Xxxx → "Xx", U.S. → "X.X.", 1990 → "d", रूस → "a" (scripts without case have one class)."""
+    out = []
+    for char in token:
+        if char.isupper():
+            symbol = "X"
+        elif char.islower():
+            symbol = "x"
+        elif char.isdigit():
+            symbol = "d"
+        elif char.isalpha() or unicodedata.category(char).startswith("M"):
+            symbol = "a"
+        else:
+            symbol = char
+        if not out or out[-1] != symbol:
+            out.append(symbol)
+    return "".join(out)[:6]
+
+
+def gazetteer_tags(keys: list[str], gazetteer: Gazetteer) -> list[str]:
+    """BIO tag per token from the longest gazetteer matches ("O" where none)."""
+    tags = ["O"] * len(keys)
+    for match in gazetteer.match(keys):
+        tags[match.start] = "B-" + match.name.type
+        for i in range(match.start + 1, match.end):
+            tags[i] = "I-" + match.name.type
+    return tags
+
+
+# Features that also get a copy per language when one is given: capitalisation and context mean
+# different things in German (every noun capitalised) and English, while the shared copy carries what
+# the languages have in common (Daume's "frustratingly easy" domain adaptation).
+_PER_LANGUAGE = ("w=", "sh=", "s3=", "w-1=", "w+1=", "sh-1=", "sh+1=", "g=", "first|sh=", "caps|sh=")
+
+
+def sentence_features(
+    tokens: list[str], gazetteer: Gazetteer, lexicon: NameLexicon | None = None, language: str | None = None
+) -> list[list[str]]:
+    """Features per token; with a lexicon, Devanagari words that sound like a known Latin name get
+    that name's usual type (foreign names in Hindi news are transliterations)."""
+    keys = [match_key(token) for token in tokens]
+    words = [_DIGITS.sub("0", key) for key in keys]
+    shapes = [_shape(token) for token in tokens]
+    gaz = gazetteer_tags(keys, gazetteer)
+    padded_words = ["<s2>", "<s>", *words, "</s>", "</s2>"]
+    padded_shapes = ["<s2>", "<s>", *shapes, "</s>", "</s2>"]
+    padded_gaz = ["<s>", *gaz, "</s>"]
+    # Headlines and sports tables in capitals: there case says nothing.
+    letters = [token for token in tokens if token[:1].isalpha()]
+    all_caps_line = len(letters) > 1 and sum(token.isupper() for token in letters) > len(letters) / 2
+    sequence = []
+    for i, token in enumerate(tokens):
+        word, p = words[i], i + 2
+        features = [
+            "b",
+            "w=" + word,
+            "p2=" + word[:2],
+            "p3=" + word[:3],
+            "s2=" + word[-2:],
+            "s3=" + word[-3:],
+            "s4=" + word[-4:],
+            "sh=" + shapes[i],
+            "w-1=" + padded_words[p - 1],
+            "w+1=" + padded_words[p + 1],
+            "w-2=" + padded_words[p - 2],
+            "w+2=" + padded_words[p + 2],
+            "s3-1=" + padded_words[p - 1][-3:],
+            "s3+1=" + padded_words[p + 1][-3:],
+            "sh-1=" + padded_shapes[p - 1],
+            "sh+1=" + padded_shapes[p + 1],
+            "w-1|w=" + padded_words[p - 1] + "|" + word,
+            "w|w+1=" + word + "|" + padded_words[p + 1],
+            "g=" + gaz[i],
+            "g-1=" + padded_gaz[i],
+            "g+1=" + padded_gaz[i + 2],
+        ]
+        if i == 0:
+            features.append("first|sh=" + shapes[i])
+        if all_caps_line:
+            features.append("caps|sh=" + shapes[i])
+        if lexicon is not None:
+            sounds_like = lexicon.sounds_like(token)
+            if sounds_like:
+                features.append("sl=" + sounds_like)
+        if len(token) == 1:
+            features.append("single")
+        if token.isupper() and len(token) > 1:
+            features.append("allcaps")
+        if language:
+            features.extend(language + "|" + feature for feature in features if feature.startswith(_PER_LANGUAGE))
+        sequence.append(features)
+    return sequence

@@ -1,0 +1,63 @@
+"""The shipped entity models, loaded once: one CRF per script, the gazetteer and the name lexicon."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import orjson
+import pycrfsuite
+
+from workers.stages.enrich.gazetteer import Gazetteer, load_gazetteer
+from workers.stages.enrich.translit import NameLexicon
+
+MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "entities"
+
+
+@dataclass(frozen=True)
+class ScriptModel:
+    name: str  # file stem of the CRF
+    sounds_like: bool  # the feature of the Latin name a word sounds like (for transliterated names)
+    per_language: bool  # language-specific copies of the case and context features
+
+
+# One CRF per script: Devanagari (trained on the Hindi sets) and Latin (CoNLL en/de/es/nl).
+SCRIPT_MODELS = {
+    "Deva": ScriptModel("deva", sounds_like=True, per_language=False),
+    "Latn": ScriptModel("latn", sounds_like=False, per_language=True),
+}
+
+
+@dataclass(frozen=True)
+class Resources:
+    gazetteer: Gazetteer
+    lexicon: NameLexicon
+    # Gazetteer names (match-key tuples) that the training data mostly leaves untagged, per script:
+    # e.g. Hindi माली is Mali but usually "gardener". Those are not added as entities on their own.
+    ambiguous: dict[str, frozenset[tuple[str, ...]]]
+
+
+@cache
+def resources() -> Resources:
+    lexicon_counts = orjson.loads(gzip.decompress((MODEL_DIR / "name_lexicon.json.gz").read_bytes()))
+    ambiguous = orjson.loads((MODEL_DIR / "ambiguous_names.json").read_bytes())
+    return Resources(
+        gazetteer=load_gazetteer(MODEL_DIR),
+        lexicon=NameLexicon(lexicon_counts),
+        ambiguous={script: frozenset(tuple(key) for key in keys) for script, keys in ambiguous.items()},
+    )
+
+
+@cache
+def tagger(script: str) -> pycrfsuite.Tagger | None:
+    """The CRF for a script, or None for scripts without one (only gazetteer names are found).
+
+    A crfsuite Tagger keeps per-call state: use it from one thread.
+    """
+    if script not in SCRIPT_MODELS:
+        return None
+    model = pycrfsuite.Tagger()
+    model.open(str(MODEL_DIR / f"{SCRIPT_MODELS[script].name}.crfsuite"))
+    return model

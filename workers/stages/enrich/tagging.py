@@ -1,0 +1,104 @@
+"""Token-level tagging: CRF spans, completed with unambiguous gazetteer names the CRF missed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workers.stages.enrich.features import sentence_features
+from workers.stages.enrich.model import SCRIPT_MODELS, resources, tagger
+from workers.stages.enrich.text import match_key
+
+GAZETTEER_CONFIDENCE = 0.9
+
+
+@dataclass
+class Span:
+    start: int  # token indices, end exclusive
+    end: int
+    type: str
+    confidence: float
+
+
+def script_of_tokens(tokens: list[str]) -> str:
+    """The script most letters are in: 'Deva', 'Latn' or 'Other'."""
+    counts = {"Deva": 0, "Latn": 0, "Other": 0}
+    for token in tokens:
+        for char in token:
+            if not char.isalpha():
+                continue
+            if "\u0900" <= char <= "\u097f":
+                counts["Deva"] += 1
+            elif char.isascii() or "\u00c0" <= char <= "\u024f":
+                counts["Latn"] += 1
+            else:
+                counts["Other"] += 1
+    return max(counts, key=counts.get)
+
+
+def bio_spans(labels: list[str], marginals: list[float]) -> list[Span]:
+    """Spans from BIO labels; an I- that does not continue a span of its type starts one."""
+    spans: list[Span] = []
+    for i, label in enumerate(labels):
+        if label == "O":
+            continue
+        prefix, entity_type = label.split("-", 1)
+        if prefix == "I" and spans and spans[-1].end == i and spans[-1].type == entity_type:
+            spans[-1].end = i + 1
+        else:
+            spans.append(Span(i, i + 1, entity_type, 0.0))
+    for span in spans:
+        span.confidence = sum(marginals[span.start : span.end]) / (span.end - span.start)
+    return spans
+
+
+def _looks_like_name(token: str, script: str) -> bool:
+    # In cased scripts a name starts with a capital; "china" or "turkey" in lower case is not one.
+    return script != "Latn" or token[:1].isupper()
+
+
+def model_features(tokens: list[str], script: str, lang: str) -> list[list[str]]:
+    """The CRF features of a sentence as the script's model was trained with them."""
+    config, res = SCRIPT_MODELS[script], resources()
+    return sentence_features(
+        tokens,
+        res.gazetteer,
+        lexicon=res.lexicon if config.sounds_like else None,
+        language=lang.split("-")[0].lower() if config.per_language and lang else None,
+    )
+
+
+def tag_spans(tokens: list[str], lang: str) -> list[Span]:
+    if not tokens:
+        return []
+    script = script_of_tokens(tokens)
+    res = resources()
+    spans: list[Span] = []
+    crf = tagger(script)
+    if crf is not None:
+        labels = crf.tag(model_features(tokens, script, lang))
+        marginals = [crf.marginal(label, i) for i, label in enumerate(labels)]
+        spans = bio_spans(labels, marginals)
+    # A known name the CRF missed, or only found part of (किम जोंग of किम जोंग उन), is added; one
+    # that cuts across a CRF span is left to the CRF.
+    keys = [match_key(token) for token in tokens]
+    ambiguous = res.ambiguous.get(script, frozenset())
+    for match in res.gazetteer.match(keys):
+        if (
+            match.name.generic
+            or tuple(keys[match.start : match.end]) in ambiguous
+            or not _looks_like_name(tokens[match.start], script)
+        ):
+            continue
+        overlapping = [span for span in spans if span.start < match.end and match.start < span.end]
+        inside = all(match.start <= span.start and span.end <= match.end for span in overlapping)
+        exact = any(span.start == match.start and span.end == match.end for span in overlapping)
+        if exact and match.name.curated and match.name.type != "LOC":
+            # A curated person or organisation keeps its type (White House is an ORG); a place name
+            # can stand for a team or a government, which the CRF reads from the context.
+            for span in overlapping:
+                span.type = match.name.type
+        elif inside and not exact:
+            spans = [span for span in spans if span not in overlapping]
+            spans.append(Span(match.start, match.end, match.name.type, GAZETTEER_CONFIDENCE))
+    spans.sort(key=lambda span: span.start)
+    return spans

@@ -1,0 +1,180 @@
+"""Latin spelling of names written in other scripts, for canonical names of entities no table knows.
+
+Devanagari gets a news-style romanisation (the spelling Indian English papers use: "sh", "ch", no
+diacritics) with Hindi schwa deletion; the result is then snapped to the nearest spelling in a
+lexicon of Latin-script name tokens when one sounds the same (जॉन → "jon" → "John",
+किर्बी → "kirbi" → "Kirby"). Other scripts go through anyascii.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import unicodedata
+
+from anyascii import anyascii
+
+_CONSONANTS = {
+    "क": "k", "ख": "kh", "ग": "g", "घ": "gh", "ङ": "n",
+    "च": "ch", "छ": "chh", "ज": "j", "झ": "jh", "ञ": "n",
+    "ट": "t", "ठ": "th", "ड": "d", "ढ": "dh", "ण": "n",
+    "त": "t", "थ": "th", "द": "d", "ध": "dh", "न": "n",
+    "प": "p", "फ": "f", "ब": "b", "भ": "bh", "म": "m",
+    "य": "y", "र": "r", "ल": "l", "ळ": "l", "व": "v",
+    "श": "sh", "ष": "sh", "स": "s", "ह": "h",
+}
+# Consonant + nukta: the Perso-Arabic and English sounds.
+_NUKTA_CONSONANTS = {"क": "q", "ख": "kh", "ग": "gh", "ज": "z", "ड": "r", "ढ": "rh", "फ": "f", "य": "y"}
+_INDEPENDENT_VOWELS = {
+    "अ": "a", "आ": "a", "इ": "i", "ई": "i", "उ": "u", "ऊ": "u", "ऋ": "ri",
+    "ए": "e", "ऐ": "ai", "ओ": "o", "औ": "au", "ऑ": "o", "ऍ": "e", "ऎ": "e", "ऒ": "o",
+}
+_VOWEL_SIGNS = {
+    "ा": "a", "ि": "i", "ी": "i", "ु": "u", "ू": "u", "ृ": "ri",
+    "े": "e", "ै": "ai", "ो": "o", "ौ": "au", "ॉ": "o", "ॅ": "e", "ॆ": "e", "ॊ": "o",
+}
+_VIRAMA, _NUKTA, _ANUSVARA, _CHANDRABINDU, _VISARGA = "्", "़", "ं", "ँ", "ः"
+_LABIALS = ("p", "b", "m")
+
+
+def romanize_devanagari(word: str) -> str:
+    """Lower-case Latin spelling of one Devanagari word (e.g. व्लादिमीर → "vladimir", सर्गेई → "sargei")."""
+    word = unicodedata.normalize("NFD", word)
+    # Units: (latin, kind) with kind "C" consonant carrying an inherent schwa, "c" consonant
+    # without one (virama or followed by a vowel sign), "V" vowel, "N" nasal, "O" other.
+    units: list[list[str]] = []
+    for char in word:
+        if char in _CONSONANTS:
+            units.append([_CONSONANTS[char], "C"])
+        elif char == _NUKTA and units and units[-1][1] == "C":
+            base = next((k for k, v in _CONSONANTS.items() if v == units[-1][0]), "")
+            units[-1][0] = _NUKTA_CONSONANTS.get(base, units[-1][0])
+        elif char in _VOWEL_SIGNS and units and units[-1][1] == "C":
+            units[-1][1] = "c"
+            units.append([_VOWEL_SIGNS[char], "V"])
+        elif char == _VIRAMA and units and units[-1][1] == "C":
+            units[-1][1] = "c"
+        elif char in _INDEPENDENT_VOWELS:
+            units.append([_INDEPENDENT_VOWELS[char], "V"])
+        elif char in (_ANUSVARA, _CHANDRABINDU):
+            units.append(["n", "N"])
+        elif char == _VISARGA:
+            units.append(["h", "O"])
+        elif char.isdigit() or char.isascii():
+            units.append([char.lower(), "O"])
+    # Hindi schwa deletion: a consonant's inherent "a" is silent at the end of a word and in
+    # V C(a) C V, reading right to left so each deletion sees the decisions after it.
+    # The last consonant is silent too, except as below and after ीय (राष्ट्रीय "rashtriya").
+    schwa = [kind == "C" for _, kind in units]
+    last = len(units) - 1
+    if last > 0:
+        # Sanskrit-style final clusters end in r, y or v and keep the vowel (नरेंद्र, मित्र, सत्य);
+        # English names end in others that drop it (डोनाल्ड "donald", रिचर्ड "richard").
+        sanskrit_cluster = units[last - 1][1] == "c" and units[last][0] in ("r", "y", "v")
+        after_i_ya = units[last][0] == "y" and units[last - 1][0] == "i"
+        if not (sanskrit_cluster or after_i_ya):
+            schwa[last] = False
+    for i in range(last - 1, 0, -1):
+        if not schwa[i]:
+            continue
+        before_vowel = units[i - 1][1] in ("V", "N") or schwa[i - 1]
+        followed_by_syllable = units[i + 1][1] in ("C", "c") and (
+            schwa[i + 1] or (i + 2 <= last and units[i + 2][1] == "V")
+        )
+        if before_vowel and followed_by_syllable:
+            schwa[i] = False
+    out = []
+    for i, (latin, kind) in enumerate(units):
+        if kind == "N":
+            following = units[i + 1][0] if i + 1 < len(units) else ""
+            out.append("m" if following.startswith(_LABIALS) else "n")
+            continue
+        out.append(latin)
+        if schwa[i]:
+            out.append("a")
+    return "".join(out)
+
+
+def sound_key(latin: str) -> str:
+    """A loose spelling that English and romanised Hindi share: silent and aspirate h dropped,
+    y as i, w as v, z as j, c/q as k (s before e/i), ph as f, doubled letters once."""
+    text = anyascii(latin).lower()
+    text = text.replace("ph", "f").replace("ck", "k").replace("x", "ks")
+    chars = []
+    for i, char in enumerate(text):
+        if not char.isalpha():
+            continue
+        if char == "c":
+            char = "s" if text[i + 1 : i + 2] in ("e", "i", "y") else "k"
+        char = {"h": "", "y": "i", "w": "v", "z": "j", "q": "k"}.get(char, char)
+        if char and (not chars or chars[-1] != char):
+            chars.append(char)
+    return "".join(chars)
+
+
+def skeleton(key: str) -> str:
+    """Consonants of a sound key with each vowel run as '*' and a final vowel dropped: the index."""
+    out = []
+    for char in key:
+        symbol = "*" if char in "aeiou" else char
+        if not out or out[-1] != symbol or symbol != "*":
+            out.append(symbol)
+    if out and out[-1] == "*":
+        out.pop()
+    return "".join(out)
+
+
+class NameLexicon:
+    """Latin-script name words with how often each was a PER, ORG and LOC word, looked up by sound."""
+
+    TYPES = ("PER", "ORG", "LOC")
+
+    def __init__(self, type_counts: dict[str, list[int]]):
+        self._by_skeleton: dict[str, list[tuple[str, str, int]]] = {}
+        self._types = {}
+        self._sounds_like: dict[str, str | None] = {}
+        for name, counts in type_counts.items():
+            key = sound_key(name)
+            self._by_skeleton.setdefault(skeleton(key), []).append((name, key, sum(counts)))
+            self._types[name] = self.TYPES[max(range(len(counts)), key=counts.__getitem__)]
+
+    def closest(self, romanized: str, entity_type: str | None = None, min_similarity: float = 0.75) -> str | None:
+        """The commonest name spelled most alike with the same consonants (and usual type, if given)."""
+        key = sound_key(romanized)
+        best, best_score = None, 0.0
+        for name, name_key, count in self._by_skeleton.get(skeleton(key), ()):
+            if entity_type is not None and self._types[name] != entity_type:
+                continue
+            similarity = difflib.SequenceMatcher(None, key, name_key).ratio()
+            if similarity < min_similarity:
+                continue
+            score = similarity + 0.02 * math.log1p(count)  # a common spelling wins a near tie
+            if score > best_score:
+                best, best_score = name, score
+        return best
+
+    def sounds_like(self, word: str) -> str | None:
+        """The usual type of the Latin name a Devanagari word sounds like (किर्बी → Kirby → "PER")."""
+        if word not in self._sounds_like:
+            romanized = romanize_devanagari(word)
+            # Words with fewer than three consonants sound like too many names.
+            consonants = sum(char != "*" for char in skeleton(sound_key(romanized)))
+            match = self.closest(romanized) if consonants >= 3 else None
+            self._sounds_like[word] = self._types[match] if match else None
+        return self._sounds_like[word]
+
+
+def latin_name(words: list[str], lexicon: NameLexicon | None, entity_type: str | None = None) -> str:
+    """Title-cased Latin spelling of a multi-word name in any script; Devanagari words snap to a
+    lexicon name of the entity's type that sounds the same."""
+    out = []
+    for word in words:
+        if any("\u0900" <= char <= "\u097f" for char in word):
+            romanized = romanize_devanagari(word)
+            match = lexicon.closest(romanized, entity_type) if lexicon else None
+            out.append(match or romanized.capitalize())
+        elif word.isascii():
+            out.append(word)
+        else:
+            out.append(anyascii(word).capitalize())
+    return " ".join(part for part in out if part)
