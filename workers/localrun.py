@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -179,6 +181,18 @@ class Pipeline:
                 messages.append(message)
         consumer.close()
         return messages
+
+
+@contextmanager
+def running_pipeline(log_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Pipeline]:
+    """A started Pipeline; stopped, and its topics and indices deleted, on exit."""
+    pipeline = Pipeline(log_dir, extra_env)
+    try:
+        pipeline.start()
+        yield pipeline
+    finally:
+        pipeline.stop()
+        pipeline.cleanup()
 
 
 def envelope(raw: str, url: str, content_type: str) -> bytes:

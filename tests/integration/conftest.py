@@ -1,14 +1,9 @@
 import pytest
 
-from workers.localrun import Pipeline
+from workers.localrun import running_pipeline
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    running = Pipeline(tmp_path_factory.mktemp("worker-logs"))
-    try:
-        running.start()
+    with running_pipeline(tmp_path_factory.mktemp("worker-logs")) as running:
         yield running
-    finally:
-        running.stop()
-        running.cleanup()

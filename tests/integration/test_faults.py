@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from tests.integration.corpus import page_ids, synthetic_pages
-from workers.localrun import Pipeline, envelope
+from workers.localrun import envelope, running_pipeline
 from workers import topics
 from workers.datasets import REPO_ROOT
 from workers.runtime.deadletter import read_dead_letter_headers
@@ -28,13 +28,8 @@ STREAM_RATE = 100  # pages/s: the stream lasts 20 s, long enough to hit every wo
 
 @pytest.fixture
 def fresh_pipeline(tmp_path):
-    running = Pipeline(tmp_path)
-    try:
-        running.start()
+    with running_pipeline(tmp_path) as running:
         yield running
-    finally:
-        running.stop()
-        running.cleanup()
 
 
 def _stream_in_background(pipeline, pages) -> threading.Thread:

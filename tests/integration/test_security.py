@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
-from workers.localrun import Pipeline, envelope
+from workers.localrun import envelope, running_pipeline
 from workers import topics
 from workers.config import load_settings
 from workers.datasets import REPO_ROOT
@@ -52,9 +52,7 @@ def test_wrong_password_is_refused(tmp_path, scram_password):
 
 
 def test_pipeline_runs_over_sasl_ssl_and_never_shows_the_secret(tmp_path, scram_password):
-    pipeline = Pipeline(tmp_path, _secure_env(tmp_path, scram_password))
-    try:
-        pipeline.start()
+    with running_pipeline(tmp_path, _secure_env(tmp_path, scram_password)) as pipeline:
         text = "Council approves new tram line\n\n" + "The city council approved a new tram line on Monday after a long debate. " * 4
         url = "https://secure.example/news/tram"
         pipeline.produce(topics.RAW, url.encode(), envelope(text, url, "text/plain"))
@@ -64,9 +62,6 @@ def test_pipeline_runs_over_sasl_ssl_and_never_shows_the_secret(tmp_path, scram_
                 assert scram_password not in response.read().decode()
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as response:
                 assert response.status == 200
-    finally:
-        pipeline.stop()
-        pipeline.cleanup()
     for log in tmp_path.glob("worker-*.log"):
         assert scram_password not in log.read_text(errors="replace"), log.name
     assert scram_password not in repr(pipeline.settings)
