@@ -77,7 +77,13 @@ class DedupStore:
     def assign(self, items: list[tuple[str, dict]]) -> dict[str, Decision]:
         """items: (page_id, signature JSON) in arrival order -> the cluster decision for each page."""
         indices = self._indices()
-        signatures = {page_id: dedup.signature_from_json(sig) for page_id, sig in items}
+        signatures = {}
+        for page_id, signature_json in items:
+            try:
+                signatures[page_id] = dedup.signature_from_json(signature_json)
+            except ValueError:  # made by another signature version: no cluster for this page
+                log.warning("page %s has an unreadable dedup signature; indexed as its own story", page_id)
+        items = [(page_id, signature_json) for page_id, signature_json in items if page_id in signatures]
         owners = self._owners({band for sig in signatures.values() for band in sig.bands}, indices)
         decisions: dict[str, Decision] = {}
         claims: dict[str, tuple[str, dict]] = {}  # band key -> (head page id, its signature JSON) for new heads
@@ -119,7 +125,11 @@ class DedupStore:
                 continue
             if owner["cluster_id"] == page_id:
                 return Decision(page_id, False, 1.0)  # this page is itself a head (a re-delivery)
-            similarity = dedup.similarity(signature, dedup.signature_from_json(owner["signature"]))
+            try:
+                owner_signature = dedup.signature_from_json(owner["signature"])
+            except ValueError:  # a band written by an older signature version: not comparable
+                continue
+            similarity = dedup.similarity(signature, owner_signature)
             if similarity >= dedup.DUPLICATE_THRESHOLD and similarity > best_similarity:
                 best_cluster, best_similarity = owner["cluster_id"], similarity
         return Decision(best_cluster, best_cluster != page_id, best_similarity)
