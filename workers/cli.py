@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "workers.commands.reprocess",
     "workers.commands.eval",
     "workers.commands.train",
+    "workers.commands.bench",
 ]
 
 

@@ -110,6 +110,10 @@ class Pipeline:
         self.es.options(ignore_status=404).indices.delete_index_template(name=f"{self.settings.index_alias}-template")
         admin = AdminClient(client_config(self.settings))
         names = [self.settings.topic(spec.name) for spec in load_topic_specs()]
+        # faust's own partition-assignment topic, one per stream stage's group.
+        existing = admin.list_topics(timeout=10).topics
+        names += [f"{self.settings.group(stage)}-__assignor-__leader" for stage in STAGES
+                  if f"{self.settings.group(stage)}-__assignor-__leader" in existing]
         for future in admin.delete_topics(names).values():
             future.result()
 

@@ -1,0 +1,29 @@
+"""`newswire bench NAME [--json]`: performance benchmarks (pipeline, overhead, index, stages).
+
+Each benchmark lives in workers/benchmarks/<name>.py and exposes add_arguments(parser) and run(args) -> int.
+Each prints a table; with --json the last stdout line is one JSON object. `stages` needs no servers; the
+others run against the local stack (deploy/local/stack.sh start). Method and results: docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+BENCHMARKS = {
+    "pipeline": "workers.benchmarks.pipeline",
+    "overhead": "workers.benchmarks.overhead",
+    "index": "workers.benchmarks.index",
+    "stages": "workers.benchmarks.stages",
+}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("bench", help="measure throughput, latency and overhead")
+    names = parser.add_subparsers(dest="benchmark", required=True)
+    for name, module_name in BENCHMARKS.items():
+        module = importlib.import_module(module_name)
+        sub = names.add_parser(name, help=module.__doc__.strip().splitlines()[0])
+        sub.add_argument("--data-dir", default=None, help="the shared data folder (default: ../shared/data)")
+        sub.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
+        module.add_arguments(sub)
+        sub.set_defaults(func=module.run)
