@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Local single-node stack on 127.0.0.1 without Docker: Kafka (KRaft), Elasticsearch, Prometheus.
 #
-#   deploy/local/stack.sh {install|start|stop|status} [kafka|elasticsearch|prometheus|all]
+#   deploy/local/stack.sh {install|start|stop|status} [kafka|elasticsearch|elasticsearch-secure|prometheus|all]
+#
+# elasticsearch-secure (HTTPS and authentication on 9201) is optional: "all" includes it only when
+# NEWSWIRE_SECURE_ES=1.
 #
 # Everything comes from package registries (Maven Central, Debian). Runtime data lives in
 # $NEWSWIRE_VAR (default <repo>/var), downloads in $NEWSWIRE_CACHE (default <repo>/.cache).
@@ -20,16 +23,22 @@ STOP_TIMEOUT="${NEWSWIRE_STOP_TIMEOUT:-30}"
 ES_VERSION=8.19.21
 ES_USER=newswire-es
 ES_HOME="$CACHE/elasticsearch-$ES_VERSION"
+# The secured node's home: hard links to ES_HOME, with a plugins folder of its own (see install_elasticsearch-secure).
+ES_SECURE_HOME="$CACHE/elasticsearch-$ES_VERSION-secure"
 KAFKA_LIBS="$CACHE/kafka-libs"
 KAFKA_CLUSTER_ID=bmV3c3dpcmUtbG9jYWwtMQ # base64url("newswire-local-1"): same id on every machine
 M2_REPO="$CACHE/m2"
 
 SERVICES=(kafka elasticsearch prometheus)
+# The secured Elasticsearch: its file-realm user, and a smaller heap (it only serves the security tests).
+ES_SECURE_LOGIN=newswire
+ES_SECURE_HEAP=256m
 # Client port first; Kafka's controller and Elasticsearch's transport port must be free too.
-declare -A PORTS=([kafka]="9092 9093 9094" [elasticsearch]="9200 9300" [prometheus]="9090")
+declare -A PORTS=([kafka]="9092 9093 9094" [elasticsearch]="9200 9300" [elasticsearch-secure]="9201 9301" [prometheus]="9090")
 # A path on each service's command line that is this checkout's: a recycled pid, or the same
 # service of another checkout, is never taken for ours.
-declare -A CMD_MARK=([kafka]="$VAR/kafka/server.properties" [elasticsearch]="$VAR/elasticsearch/tmp" [prometheus]="$VAR/prometheus/data")
+declare -A CMD_MARK=([kafka]="$VAR/kafka/server.properties" [elasticsearch]="$VAR/elasticsearch/tmp"
+  [elasticsearch-secure]="$VAR/elasticsearch-secure/tmp" [prometheus]="$VAR/prometheus/data")
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -41,7 +50,7 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 pid_file() {
   case "$1" in
-    elasticsearch) echo "$VAR/elasticsearch/run/elasticsearch.pid" ;; # written by ES as $ES_USER
+    elasticsearch | elasticsearch-secure) echo "$VAR/$1/run/elasticsearch.pid" ;; # written by ES as $ES_USER
     *) echo "$VAR/run/$1.pid" ;;
   esac
 }
@@ -107,6 +116,7 @@ wait_ready() {
 log_files() {
   case "$1" in
     elasticsearch) printf '%s\n' "$VAR/log/elasticsearch.log" "$VAR/elasticsearch/logs/newswire-local.log" ;;
+    elasticsearch-secure) printf '%s\n' "$VAR/log/elasticsearch-secure.log" "$VAR/elasticsearch-secure/logs/newswire-local-secure.log" ;;
     *) printf '%s\n' "$VAR/log/$1.log" ;;
   esac
 }
@@ -205,18 +215,41 @@ install_elasticsearch() {
   fi
 }
 
+# The normal node's install plus a home of its own: the security plugin's .security index (where API keys
+# live) needs analysis components of the missing analysis-common module, which the newswire-security-index
+# plugin adds for this node only. Hard links cost no space; openssl makes the certificates.
+install_elasticsearch-secure() {
+  install_elasticsearch
+  command -v openssl >/dev/null || apt_install openssl
+  if [[ ! -x "$ES_SECURE_HOME/bin/elasticsearch" ]]; then
+    rm -rf "$ES_SECURE_HOME.partial"
+    cp -al "$ES_HOME" "$ES_SECURE_HOME.partial" && rm -rf "$ES_SECURE_HOME.partial/plugins"/*
+    mv "$ES_SECURE_HOME.partial" "$ES_SECURE_HOME"
+  fi
+  if ! cmp -s "$ES_HOME/plugins/newswire-local/.sources.sha256" "$ES_SECURE_HOME/plugins/newswire-local/.sources.sha256"; then
+    rm -rf "$ES_SECURE_HOME/plugins/newswire-local"
+    cp -a "$ES_HOME/plugins/newswire-local" "$ES_SECURE_HOME/plugins/"
+  fi
+  build_es_plugin newswire-security-index "$DEPLOY/elasticsearch-secure/plugin" "$ES_SECURE_HOME/plugins"
+}
+
 # Builds deploy/local/elasticsearch/plugin (hindi/english analyzers, GET /) against the exact
 # server jars; rebuilt whenever its sources change.
 install_es_plugin() {
-  local src="$DEPLOY/elasticsearch/plugin" dest="$ES_HOME/plugins/newswire-local" want
+  build_es_plugin newswire-local "$DEPLOY/elasticsearch/plugin" "$ES_HOME/plugins"
+}
+
+# Builds plugin $1 from the sources in $2 into the plugins folder $3, unless they are unchanged.
+build_es_plugin() {
+  local name="$1" src="$2" dest="$3/$1" want
   want="$(cd "$src" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
   [[ -f "$dest/.sources.sha256" && "$(cat "$dest/.sources.sha256")" == "$want" ]] && return 0
-  log "elasticsearch: building plugin newswire-local"
+  log "elasticsearch: building plugin $name"
   local build; build="$(mktemp -d)"
   find "$src/src" -name '*.java' -print0 | xargs -0 "$JAVA_HOME/bin/javac" --release 17 -nowarn \
     -cp "$ES_HOME/lib/*" -d "$build/classes"
   rm -rf "$dest" && mkdir -p "$dest"
-  "$JAVA_HOME/bin/jar" cf "$dest/newswire-local.jar" -C "$build/classes" .
+  "$JAVA_HOME/bin/jar" cf "$dest/$name.jar" -C "$build/classes" .
   sed "s/@ES_VERSION@/$ES_VERSION/" "$src/plugin-descriptor.properties" >"$dest/plugin-descriptor.properties"
   rm -rf "$build"
   echo "$want" >"$dest/.sources.sha256"
@@ -292,33 +325,104 @@ AdminClient({"bootstrap.servers": "127.0.0.1:9092"}).list_topics(timeout=2)' 2>/
   fi
 }
 
-start_elasticsearch() {
-  local dir="$VAR/elasticsearch"
+# Renders the config of Elasticsearch node $1 into $VAR/$1/config from the distribution's files,
+# deploy/local/$2/elasticsearch.yml and the shared deploy/local/elasticsearch/jvm.options.
+render_es_config() {
+  local dir="$VAR/$1"
   mkdir -p "$dir/config" "$dir/data" "$dir/logs" "$dir/tmp" "$dir/run"
   # The distribution's config (log4j2.properties, role files); ours replaces two files.
   cp -rn "$ES_HOME/config/." "$dir/config/"
-  sed "s#@VAR_DIR@#$dir#g" "$DEPLOY/elasticsearch/elasticsearch.yml" >"$dir/config/elasticsearch.yml"
+  sed "s#@VAR_DIR@#$dir#g" "$DEPLOY/$2/elasticsearch.yml" >"$dir/config/elasticsearch.yml"
   sed "s#@VAR_DIR@#$dir#g" "$DEPLOY/elasticsearch/jvm.options" >"$dir/config/jvm.options"
-  rm -f "$(pid_file elasticsearch)"
+}
+
+# Starts Elasticsearch node $1 from home $2 (config rendered in $VAR/$1/config) as $ES_USER when run as
+# root; "$3..." are extra environment assignments. Returns once the node has started, or fails with its log.
+launch_es_node() {
+  local service="$1" home="$2" dir="$VAR/$1"; shift 2
+  rm -f "$(pid_file "$service")"
   local as_user=()
   if [[ $EUID -eq 0 ]]; then
-    chown -R "$ES_USER:" "$dir"
-    runuser -u "$ES_USER" -- test -r "$ES_HOME/lib" -a -x "$dir" ||
-      die "elasticsearch: user $ES_USER cannot read $ES_HOME or reach $dir: a parent directory is closed to other users; open it (chmod o+x) or point NEWSWIRE_CACHE and NEWSWIRE_VAR elsewhere"
+    chown "$ES_USER:" "$dir"
+    chown -R "$ES_USER:" "$dir/config" "$dir/data" "$dir/logs" "$dir/tmp" "$dir/run"
+    runuser -u "$ES_USER" -- test -r "$home/lib" -a -x "$dir" ||
+      die "$service: user $ES_USER cannot read $home or reach $dir: a parent directory is closed to other users; open it (chmod o+x) or point NEWSWIRE_CACHE and NEWSWIRE_VAR elsewhere"
     as_user=(runuser -u "$ES_USER" --)
   fi
   # -d returns once the node has started (or failed); the server writes its own pid file.
   local rc=0
-  setsid "${as_user[@]}" env ES_JAVA_HOME="$JAVA_HOME" ES_PATH_CONF="$dir/config" ES_TMPDIR="$dir/tmp" \
-    timeout "$START_TIMEOUT" "$ES_HOME/bin/elasticsearch" -d -p "$(pid_file elasticsearch)" \
-    >>"$VAR/log/elasticsearch.log" 2>&1 </dev/null 9>&- || rc=$?
-  if ((rc != 0)) && ! running_pid elasticsearch >/dev/null; then
-    show_service_logs elasticsearch
-    ((rc == 124)) && die "elasticsearch did not start within ${START_TIMEOUT}s (NEWSWIRE_START_TIMEOUT)"
-    die "elasticsearch failed to start (exit $rc)"
+  setsid "${as_user[@]}" env ES_JAVA_HOME="$JAVA_HOME" ES_PATH_CONF="$dir/config" ES_TMPDIR="$dir/tmp" "$@" \
+    timeout "$START_TIMEOUT" "$home/bin/elasticsearch" -d -p "$(pid_file "$service")" \
+    >>"$VAR/log/$service.log" 2>&1 </dev/null 9>&- || rc=$?
+  if ((rc != 0)) && ! running_pid "$service" >/dev/null; then
+    show_service_logs "$service"
+    ((rc == 124)) && die "$service did not start within ${START_TIMEOUT}s (NEWSWIRE_START_TIMEOUT)"
+    die "$service failed to start (exit $rc)"
   fi
+}
+
+start_elasticsearch() {
+  render_es_config elasticsearch elasticsearch
+  launch_es_node elasticsearch "$ES_HOME"
   wait_ready elasticsearch curl -sf --max-time 5 \
     'http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=4s'
+}
+
+# A local CA and a node certificate for the secured node's HTTPS, made once per var/ folder.
+# Clients verify the node with $VAR/elasticsearch-secure/tls/ca.pem.
+es_secure_tls() {
+  local tls="$VAR/elasticsearch-secure/tls"
+  if [[ ! -s "$tls/node.pem" ]]; then
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=newswire local Elasticsearch CA" \
+      -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$tls/node.key" -out "$tls/node.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+    openssl x509 -req -in "$tls/node.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
+      -extfile "$tls/san.ext" -out "$tls/node.pem" 2>/dev/null
+    chmod 600 "$tls/ca.key" "$tls/node.key"
+  fi
+  # Elasticsearch reads key material only from inside its config folder.
+  mkdir -p "$VAR/elasticsearch-secure/config/tls"
+  cp "$tls/node.key" "$tls/node.pem" "$tls/ca.pem" "$VAR/elasticsearch-secure/config/tls/"
+}
+
+# The file-realm superuser $ES_SECURE_LOGIN with a generated password in $VAR/elasticsearch-secure/password
+# (mode 600); (re)set whenever the password file is new.
+es_secure_user() {
+  local dir="$VAR/elasticsearch-secure" fresh="" users_args
+  if [[ ! -s "$dir/password" ]]; then
+    (umask 077 && openssl rand -hex 16 >"$dir/password")
+    fresh=1
+  fi
+  if grep -q "^$ES_SECURE_LOGIN:" "$dir/config/users" 2>/dev/null; then
+    [[ -n "$fresh" ]] || return 0
+    users_args=(passwd "$ES_SECURE_LOGIN")
+  else
+    users_args=(useradd "$ES_SECURE_LOGIN" -r superuser)
+  fi
+  # The password goes in on stdin (asked twice), never on a command line that ps shows to everyone.
+  local pw; pw="$(cat "$dir/password")"
+  printf '%s\n%s\n' "$pw" "$pw" | ES_JAVA_HOME="$JAVA_HOME" ES_PATH_CONF="$dir/config" \
+    "$ES_SECURE_HOME/bin/elasticsearch-users" "${users_args[@]}" >>"$VAR/log/elasticsearch-secure.log" 2>&1 9>&- ||
+    { show_log_tail "$VAR/log/elasticsearch-secure.log"; die "elasticsearch-secure: elasticsearch-users ${users_args[*]} failed"; }
+}
+
+start_elasticsearch-secure() {
+  render_es_config elasticsearch-secure elasticsearch-secure
+  es_secure_tls
+  es_secure_user
+  # ES_JAVA_OPTS comes after jvm.options, so this heap replaces the shared 512 MiB.
+  launch_es_node elasticsearch-secure "$ES_SECURE_HOME" ES_JAVA_OPTS="-Xms$ES_SECURE_HEAP -Xmx$ES_SECURE_HEAP"
+  wait_ready elasticsearch-secure es_secure_health
+}
+
+# An authenticated HTTPS health request; the credentials go to curl on stdin, not its command line.
+es_secure_health() {
+  local dir="$VAR/elasticsearch-secure"
+  curl -sf --max-time 5 --cacert "$dir/tls/ca.pem" -K - \
+    'https://127.0.0.1:9201/_cluster/health?wait_for_status=yellow&timeout=4s' \
+    <<<"user = \"$ES_SECURE_LOGIN:$(cat "$dir/password")\""
 }
 
 start_prometheus() {
@@ -368,16 +472,17 @@ stop_service() {
 status_service() {
   local service="$1" pid
   if pid="$(running_pid "$service")"; then
-    printf '%-14s running  pid %-8s port %-10s rss %s MiB\n' "$service" "$pid" "${PORTS[$service]// /,}" "$(rss_mib "$pid")"
+    printf '%-20s running  pid %-8s port %-10s rss %s MiB\n' "$service" "$pid" "${PORTS[$service]// /,}" "$(rss_mib "$pid")"
   else
-    printf '%-14s stopped  pid %-8s port %-10s rss -\n' "$service" - "${PORTS[$service]// /,}"
+    printf '%-20s stopped  pid %-8s port %-10s rss -\n' "$service" - "${PORTS[$service]// /,}"
   fi
 }
 
 # ---------------------------------------------------------------- main
 
 usage() {
-  echo "usage: $0 {install|start|stop|status} [kafka|elasticsearch|prometheus|all]" >&2
+  echo "usage: $0 {install|start|stop|status} [kafka|elasticsearch|elasticsearch-secure|prometheus|all]" >&2
+  echo "  all: kafka, elasticsearch, prometheus; with NEWSWIRE_SECURE_ES=1 (or, for stop, when it runs) also elasticsearch-secure" >&2
   exit 2
 }
 
@@ -385,8 +490,15 @@ main() {
   (($# >= 1 && $# <= 2)) || usage
   local action="$1" target="${2:-all}" services=()
   case "$target" in
-    all) services=("${SERVICES[@]}") ;;
-    kafka | elasticsearch | prometheus) services=("$target") ;;
+    all)
+      services=("${SERVICES[@]}")
+      # The secured node is for the security tests only: kept out of normal starts unless asked for,
+      # but a plain `stop` also stops it when it runs, so nothing is left behind.
+      if [[ "${NEWSWIRE_SECURE_ES:-}" == 1 ]] || { [[ "$action" == stop ]] && running_pid elasticsearch-secure >/dev/null; }; then
+        services+=(elasticsearch-secure)
+      fi
+      ;;
+    kafka | elasticsearch | elasticsearch-secure | prometheus) services=("$target") ;;
     *) usage ;;
   esac
   mkdir -p "$VAR/run" "$VAR/log" "$CACHE"
