@@ -10,9 +10,11 @@ from workers.datasets import shared_data_dir
 from workers.stages.enrich import MODEL_VERSION, extract_entities, tag_tokens
 from workers.stages.enrich.canonical import canonical_names
 from workers.stages.enrich.gazetteer import Gazetteer, Name
-from workers.stages.enrich.tagging import bio_spans
+from workers.stages.enrich.features import sentence_features
+from workers.stages.enrich.tagging import Span, add_bracketed_aliases, bio_spans
 from workers.stages.enrich.text import match_key, tokenize
 from workers.stages.enrich.translit import NameLexicon, latin_name, romanize_devanagari
+from workers.training.word_clusters import tree_paths
 
 
 def test_tokens_carry_their_offsets():
@@ -64,6 +66,26 @@ def test_bio_spans_start_a_span_at_a_stray_inside_label():
     spans = bio_spans(["B-PER", "I-PER", "O", "I-LOC", "B-ORG", "I-LOC"], [1.0, 0.5, 1.0, 0.8, 0.6, 0.4])
     assert [(s.start, s.end, s.type) for s in spans] == [(0, 2, "PER"), (3, 4, "LOC"), (4, 5, "ORG"), (5, 6, "LOC")]
     assert spans[0].confidence == pytest.approx(0.75)
+
+
+def test_bracketed_word_after_an_organisation_or_place_names_it_again():
+    tokens = ["भारतीय", "उद्योग", "परिसंघ", "(", "सीआईआई", ")", "और", "सिंधु", "(", "2019", ")", "मोदी", "(", "गुजरात", ")"]
+    spans = [Span(0, 3, "ORG", 0.8), Span(7, 8, "LOC", 0.9), Span(11, 12, "PER", 0.9)]
+    found = [(s.start, s.end, s.type) for s in add_bracketed_aliases(tokens, spans)]
+    # Numbers are not names, and brackets after a person hold something else (a place, a sport).
+    assert found == [(0, 3, "ORG"), (4, 5, "ORG"), (7, 8, "LOC"), (11, 12, "PER")]
+
+
+def test_cluster_tree_paths_are_prefix_codes_from_the_root():
+    # Leaves 0-3; node 4 joins 0 and 1, node 5 joins 4 and 2, the root 6 joins 5 and 3.
+    assert tree_paths([[0, 1], [4, 2], [5, 3]], 4) == ["000", "001", "01", "1"]
+
+
+def test_word_cluster_features_cover_the_word_and_its_neighbours():
+    clusters = {"दिल्ली": "0110110011101", "में": "10"}
+    features = sentence_features(["दिल्ली", "में"], Gazetteer(), clusters=clusters)
+    assert {"c4=0110", "c8=01101100", "c12=011011001110", "c=0110110011101", "c+1=10"} <= set(features[0])
+    assert "c-1=0110110011101" in features[1] and not any(f.startswith("c4=") for f in features[1])
 
 
 def test_partial_person_names_take_the_full_name_in_the_same_text():

@@ -2,6 +2,7 @@
 
 Writes into workers/models/entities/:
 - cldr_names.json.gz   country, region and time-zone city names in many languages (from babel's CLDR)
+- deva_clusters.tsv.gz word clusters of Hindi words from unlabelled text (features of deva.crfsuite)
 - deva.crfsuite        CRF for Devanagari text, trained on the Hindi sets
 - latn.crfsuite        CRF for Latin-script text, trained on CoNLL en/de/es/nl
 - name_lexicon.json.gz Latin-script name words with counts, to snap transliterations to
@@ -16,11 +17,13 @@ ner_hiner/validation_sample1500 (that file is the HiNER score set). The test fil
 
 from __future__ import annotations
 
+import functools
 import gzip
 import time
 import zlib
 import zoneinfo
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -29,9 +32,10 @@ import pycrfsuite
 from workers.datasets import read_jsonl, shared_data_dir
 from workers.stages.enrich.features import sentence_features
 from workers.stages.enrich.gazetteer import load_gazetteer
-from workers.stages.enrich.model import MODEL_DIR, SCRIPT_MODELS, ScriptModel
+from workers.stages.enrich.model import MODEL_DIR, SCRIPT_MODELS, ScriptModel, clusters_path, word_clusters
 from workers.stages.enrich.text import match_key
 from workers.stages.enrich.translit import NameLexicon
+from workers.training.word_clusters import build_clusters, hindi_sentences, write_clusters
 
 # Training files per script model: (folder/file, languages taken from it, copies). The Hindi sets
 # disagree on conventions (titles inside names, what counts as an ORG); the two general-news sets
@@ -86,6 +90,12 @@ def is_heldout(row: dict, hiner_score_texts: frozenset[str] = frozenset()) -> bo
     return " ".join(row["tokens"]) in hiner_score_texts
 
 
+def heldout_rule(data_dir: Path) -> Callable[[dict], bool]:
+    """is_heldout with the HiNER score set read from data_dir."""
+    hiner_score_texts = frozenset(" ".join(row["tokens"]) for row in read_jsonl(data_dir / HINER_SCORE_SET))
+    return functools.partial(is_heldout, hiner_score_texts=hiner_score_texts)
+
+
 def bio_labels(row: dict) -> list[str]:
     labels = ["O"] * len(row["tokens"])
     for entity in row["entities"]:
@@ -126,11 +136,11 @@ def _short_form(name: str) -> str:
 
 
 def training_rows(data_dir: Path, script_model: str, limit: int | None) -> list[dict]:
-    hiner_score_texts = frozenset(" ".join(row["tokens"]) for row in read_jsonl(data_dir / HINER_SCORE_SET))
+    heldout = heldout_rule(data_dir)
     rows, per_file = [], Counter()
     for relative, languages, copies in TRAINING_SETS[script_model]:
         for row in read_jsonl(data_dir / relative):
-            if row["lang"] not in languages or is_heldout(row, hiner_score_texts):
+            if row["lang"] not in languages or heldout(row):
                 continue
             if row.get("no_devanagari") or not row["tokens"]:  # IJCNLP's untagged English headers
                 continue
@@ -180,12 +190,14 @@ def name_lexicon(data_dir: Path) -> dict[str, list[int]]:
 
 def train_crf(rows: list[dict], gazetteer, lexicon: NameLexicon, config: ScriptModel, max_iterations: int) -> None:
     trainer = pycrfsuite.Trainer(verbose=False)
+    clusters = word_clusters(config.name) if config.clusters else None
     for row in rows:
         features = sentence_features(
             row["tokens"],
             gazetteer,
             lexicon=lexicon if config.sounds_like else None,
             language=row["lang"] if config.per_language else None,
+            clusters=clusters,
         )
         trainer.append(features, bio_labels(row))
     # L1 keeps the model small (most rare features get weight 0); L2 smooths the rest.
@@ -209,6 +221,11 @@ def run(args) -> int:
         if args.only and args.only != config.name:
             continue
         rows = training_rows(data_dir, config.name, args.limit)
+        if config.clusters:
+            clusters = build_clusters(list(hindi_sentences(data_dir, heldout_rule(data_dir))))
+            write_clusters(clusters, clusters_path(config.name))
+            word_clusters.cache_clear()
+            print(f"{config.name}: {len(clusters)} word clusters in {time.perf_counter() - started:.0f}s")
         ambiguous[script] = ambiguous_names(rows, gazetteer)
         train_crf(rows, gazetteer, lexicon, config, args.max_iterations or MAX_ITERATIONS[config.name])
         print(f"{config.name}.crfsuite trained in {time.perf_counter() - started:.0f}s")

@@ -13,7 +13,7 @@ from workers.stages.enrich.tagging import tag_spans
 from workers.stages.enrich.text import match_key, tokenize
 from workers.types import Entity
 
-MODEL_VERSION = "entities-crf-1"
+MODEL_VERSION = "entities-crf-2"
 
 _SENTENCE_ENDS = {".", "!", "?", "।", "॥", "|"}
 _MAX_SENTENCE_TOKENS = 150

@@ -33,6 +33,11 @@ def _shape(token: str) -> str:
     return "".join(out)[:6]
 
 
+def feature_word(token: str) -> str:
+    """The word as the CRF and the word clusters see it: match key with digits as 0."""
+    return _DIGITS.sub("0", match_key(token))
+
+
 def gazetteer_tags(keys: list[str], gazetteer: Gazetteer) -> list[str]:
     """BIO tag per token from the longest gazetteer matches ("O" where none)."""
     tags = ["O"] * len(keys)
@@ -49,13 +54,29 @@ def gazetteer_tags(keys: list[str], gazetteer: Gazetteer) -> list[str]:
 _PER_LANGUAGE = ("w=", "sh=", "s3=", "w-1=", "w+1=", "sh-1=", "sh+1=", "g=", "first|sh=", "caps|sh=")
 
 
+# Prefix lengths of a word's cluster bit string used as features: short prefixes are broad word
+# classes (verbs, adjectives), long ones narrow (first names, surnames, towns).
+CLUSTER_PREFIXES = (4, 8, 12)
+
+
+def _cluster_features(name: str, bits: str | None) -> list[str]:
+    if bits is None:
+        return []
+    return [f"{name}{n}={bits[:n]}" for n in CLUSTER_PREFIXES if len(bits) > n] + [f"{name}={bits}"]
+
+
 def sentence_features(
-    tokens: list[str], gazetteer: Gazetteer, lexicon: NameLexicon | None = None, language: str | None = None
+    tokens: list[str],
+    gazetteer: Gazetteer,
+    lexicon: NameLexicon | None = None,
+    language: str | None = None,
+    clusters: dict[str, str] | None = None,
 ) -> list[list[str]]:
     """Features per token; with a lexicon, Devanagari words that sound like a known Latin name get
-    that name's usual type (foreign names in Hindi news are transliterations)."""
+    that name's usual type (foreign names in Hindi news are transliterations); with word clusters,
+    the cluster of the word and its neighbours (what unlabelled text says about unseen words)."""
     keys = [match_key(token) for token in tokens]
-    words = [_DIGITS.sub("0", key) for key in keys]
+    words = [feature_word(token) for token in tokens]
     shapes = [_shape(token) for token in tokens]
     gaz = gazetteer_tags(keys, gazetteer)
     padded_words = ["<s2>", "<s>", *words, "</s>", "</s2>"]
@@ -98,6 +119,10 @@ def sentence_features(
             sounds_like = lexicon.sounds_like(token)
             if sounds_like:
                 features.append("sl=" + sounds_like)
+        if clusters is not None:
+            features.extend(_cluster_features("c", clusters.get(word)))
+            features.extend(_cluster_features("c-1", clusters.get(padded_words[p - 1])))
+            features.extend(_cluster_features("c+1", clusters.get(padded_words[p + 1])))
         if len(token) == 1:
             features.append("single")
         if token.isupper() and len(token) > 1:

@@ -21,12 +21,13 @@ class ScriptModel:
     name: str  # file stem of the CRF
     sounds_like: bool  # the feature of the Latin name a word sounds like (for transliterated names)
     per_language: bool  # language-specific copies of the case and context features
+    clusters: bool  # word-cluster features from <name>_clusters.tsv.gz (learnt from unlabelled text)
 
 
 # One CRF per script: Devanagari (trained on the Hindi sets) and Latin (CoNLL en/de/es/nl).
 SCRIPT_MODELS = {
-    "Deva": ScriptModel("deva", sounds_like=True, per_language=False),
-    "Latn": ScriptModel("latn", sounds_like=False, per_language=True),
+    "Deva": ScriptModel("deva", sounds_like=True, per_language=False, clusters=True),
+    "Latn": ScriptModel("latn", sounds_like=False, per_language=True, clusters=False),
 }
 
 
@@ -48,6 +49,17 @@ def resources() -> Resources:
         lexicon=NameLexicon(lexicon_counts),
         ambiguous={script: frozenset(tuple(key) for key in keys) for script, keys in ambiguous.items()},
     )
+
+
+def clusters_path(name: str) -> Path:
+    return MODEL_DIR / f"{name}_clusters.tsv.gz"
+
+
+@cache
+def word_clusters(name: str) -> dict[str, str]:
+    """word → cluster bit string of a script model (see workers/training/word_clusters.py)."""
+    lines = gzip.decompress(clusters_path(name).read_bytes()).decode("utf-8").splitlines()
+    return dict(line.split("\t") for line in lines)
 
 
 @cache
