@@ -280,22 +280,29 @@ stop_system_prometheus() {
 
 # ---------------------------------------------------------------- start
 
-# A local CA and a broker certificate for the SASL_SSL listener (127.0.0.1:9094), made once per var/ folder.
-# Clients verify the broker with $VAR/kafka/tls/ca.pem.
+# A local CA (DIR/ca.pem, ca.key) and a certificate for 127.0.0.1 signed by it (DIR/NAME.pem, NAME.key): the TLS
+# material of the Kafka SASL_SSL listener and of the secured Elasticsearch node, made once per var/ folder.
+local_ca_and_cert() {
+  local dir="$1" name="$2" ca_name="$3"
+  command -v openssl >/dev/null || apt_install openssl
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$ca_name" \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$dir/san.ext"
+  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$dir/san.ext" -out "$dir/$name.pem" 2>/dev/null
+  chmod 600 "$dir/ca.key" "$dir/$name.key"
+}
+
+# The SASL_SSL listener (127.0.0.1:9094); clients verify the broker with $VAR/kafka/tls/ca.pem.
 kafka_tls() {
   local tls="$VAR/kafka/tls"
   [[ -s "$tls/broker-keystore.pem" ]] && return 0
-  command -v openssl >/dev/null || apt_install openssl
-  mkdir -p "$tls"
-  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=newswire local CA" \
-    -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$tls/broker.key" -out "$tls/broker.csr" 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
-  openssl x509 -req -in "$tls/broker.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
-    -extfile "$tls/san.ext" -out "$tls/broker.pem" 2>/dev/null
+  local_ca_and_cert "$tls" broker "newswire local CA"
   # Kafka's PEM key store: an unencrypted PKCS#8 key followed by the certificate chain.
   { openssl pkcs8 -topk8 -nocrypt -in "$tls/broker.key"; cat "$tls/broker.pem" "$tls/ca.pem"; } >"$tls/broker-keystore.pem"
-  chmod 600 "$tls/ca.key" "$tls/broker.key" "$tls/broker-keystore.pem"
+  chmod 600 "$tls/broker-keystore.pem"
 }
 
 start_kafka() {
@@ -372,16 +379,7 @@ start_elasticsearch() {
 # Clients verify the node with $VAR/elasticsearch-secure/tls/ca.pem.
 es_secure_tls() {
   local tls="$VAR/elasticsearch-secure/tls"
-  if [[ ! -s "$tls/node.pem" ]]; then
-    mkdir -p "$tls"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=newswire local Elasticsearch CA" \
-      -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$tls/node.key" -out "$tls/node.csr" 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
-    openssl x509 -req -in "$tls/node.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
-      -extfile "$tls/san.ext" -out "$tls/node.pem" 2>/dev/null
-    chmod 600 "$tls/ca.key" "$tls/node.key"
-  fi
+  [[ -s "$tls/node.pem" ]] || local_ca_and_cert "$tls" node "newswire local Elasticsearch CA"
   # Elasticsearch reads key material only from inside its config folder.
   mkdir -p "$VAR/elasticsearch-secure/config/tls"
   cp "$tls/node.key" "$tls/node.pem" "$tls/ca.pem" "$VAR/elasticsearch-secure/config/tls/"
