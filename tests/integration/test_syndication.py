@@ -14,7 +14,8 @@ from workers import topics
 from workers.datasets import REPO_ROOT
 from workers.envelope import page_id_for
 from workers.localrun import envelope
-from workers.stages import classify, enrich
+from workers.runtime.dedup_store import DedupStore
+from workers.stages import classify, dedup, enrich
 
 pytestmark = pytest.mark.stack
 
@@ -76,6 +77,33 @@ def test_copies_join_the_first_copys_cluster_and_are_counted_once(pipeline):
     head = pipeline.es.get(index=pipeline.settings.index_alias, id=original_id)["_source"]
     assert head["duplicate_count"] == 1 and head["duplicate_ids"] == [copy_id]
     assert documents[original_id]["title"] == head["title"], "counting copies keeps the first copy's document"
+
+
+def test_a_replica_that_loses_the_band_race_joins_the_winners_cluster(pipeline):
+    """Two indexer replicas decide on copies of one story at the same moment: both find no owner, both claim
+    bands, and the engine lets exactly one win each band. The loser must join the winner's cluster and point the
+    bands it did win there too, so that a third copy lands in the same cluster whichever band it hits."""
+    alias = f"{pipeline.settings.index_alias}-race"
+    story = _syndicated_copy()
+    edited = story.replace("Also Read", "Nordwafer said output would start in the second half of next year.")
+    first, second = (dedup.signature_to_json(dedup.signature(text, "en")) for text in (story, edited))
+    winner, loser = DedupStore(pipeline.es, alias, 86400), DedupStore(pipeline.es, alias, 86400)
+    real_owners, lookups = loser._owners, []
+
+    def lookup_before_the_winner_wrote(bands, indices):  # the loser's first lookup saw no owners yet
+        lookups.append(bands)
+        return {} if len(lookups) == 1 else real_owners(bands, indices)
+
+    loser._owners = lookup_before_the_winner_wrote
+
+    assert winner.assign([("first", first)])["first"].is_duplicate is False
+    decision = loser.assign([("second", second)])["second"]
+    assert (decision.cluster_id, decision.is_duplicate) == ("first", True)
+    own_bands = [band for band in second["bands"] if band not in first["bands"]]
+    assert own_bands, "the loser won some bands of its own"
+    # A third copy that shares only those bands still finds the first copy's cluster.
+    third = DedupStore(pipeline.es, alias, 86400).assign([("third", {**second, "bands": own_bands})])["third"]
+    assert (third.cluster_id, third.is_duplicate, third.similarity) == ("first", True, decision.similarity)
 
 
 def test_reprocess_rewrites_documents_with_the_current_models(pipeline):

@@ -63,7 +63,7 @@ def test_gazetteer_prefers_the_longest_name():
 
 
 def test_bio_spans_start_a_span_at_a_stray_inside_label():
-    spans = bio_spans(["B-PER", "I-PER", "O", "I-LOC", "B-ORG", "I-LOC"], [1.0, 0.5, 1.0, 0.8, 0.6, 0.4])
+    spans = bio_spans(["B-PER", "I-PER", "O", "I-LOC", "B-ORG", "I-LOC"], dict(enumerate([1.0, 0.5, 1.0, 0.8, 0.6, 0.4])))
     assert [(s.start, s.end, s.type) for s in spans] == [(0, 2, "PER"), (3, 4, "LOC"), (4, 5, "ORG"), (5, 6, "LOC")]
     assert spans[0].confidence == pytest.approx(0.75)
 

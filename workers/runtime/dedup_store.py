@@ -1,8 +1,11 @@
 """Near-duplicate clusters kept in the search engine, correct with any number of indexer replicas.
 
 Each story's first copy (its cluster head) owns the LSH band keys of its signature: one tiny document per band
-key, written with `op_type=create`, so exactly one copy across all replicas wins a band. Later copies look their
-band keys up with a realtime multi-get (no refresh wait), compare signatures, and join the owner's cluster.
+key (`{cluster_id}`), written with `op_type=create`, so exactly one copy across all replicas wins a band. The
+head's signature is stored once, in a document `sig-<head id>` written ahead of its bands in the same bulk
+request (one shard: a band is never visible before its head's signature). Later copies look their band keys up
+with a realtime multi-get (no refresh wait), fetch the signatures of the heads found, compare, and join the
+most similar head's cluster. A page that shares no band costs one small multi-get.
 
 Memory is bounded by time: band documents live in generation indices `<alias>-dedup-<n>`, n = time // window.
 Lookups read the current and the previous generation, writes go to the current one, and older generations are
@@ -24,6 +27,14 @@ log = logging.getLogger(__name__)
 BAND_INDEX_SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "30s"}
 BAND_MAPPINGS = {"dynamic": "strict", "properties": {
     "cluster_id": {"type": "keyword"}, "signature": {"type": "object", "enabled": False}, "first_seen": {"type": "date"}}}
+
+
+def _signature_id(head_id: str) -> str:
+    return f"sig-{head_id}"
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @dataclass(frozen=True)
@@ -61,18 +72,24 @@ class DedupStore:
                 log.info("dropped expired dedup generation %s", name)
         self._ready_generation = generation
 
+    def _found(self, ids: list[str], indices: tuple[str, str]) -> dict[str, dict]:
+        """_id -> _source of the documents found (the current generation wins over the previous)."""
+        docs = [{"_index": index, "_id": doc_id} for index in reversed(indices) for doc_id in ids]
+        response = self.es.mget(docs=docs, realtime=True)
+        return {doc["_id"]: doc["_source"] for doc in response["docs"] if doc.get("found")}
+
     def _owners(self, band_keys: set[str], indices: tuple[str, str]) -> dict[str, dict]:
-        """band key -> {cluster_id, signature} of its owner (the current generation wins over the previous)."""
+        """band key -> {cluster_id, signature} of its owner; the signature is None when it is not found."""
         if not band_keys:
             return {}
-        keys = sorted(band_keys)
-        docs = [{"_index": index, "_id": key} for index in reversed(indices) for key in keys]
-        response = self.es.mget(docs=docs, realtime=True)
-        owners = {}
-        for doc in response["docs"]:
-            if doc.get("found"):
-                owners[doc["_id"]] = doc["_source"]
-        return owners
+        bands = self._found(sorted(band_keys), indices)
+        heads = sorted({band["cluster_id"] for band in bands.values()})
+        signatures = self._found([_signature_id(head) for head in heads], indices) if heads else {}
+        return {
+            key: {"cluster_id": band["cluster_id"],
+                  "signature": signatures.get(_signature_id(band["cluster_id"]), {}).get("signature")}
+            for key, band in bands.items()
+        }
 
     def assign(self, items: list[tuple[str, dict]]) -> dict[str, Decision]:
         """items: (page_id, signature JSON) in arrival order -> the cluster decision for each page."""
@@ -107,11 +124,10 @@ class DedupStore:
                 if decision.is_duplicate:
                     decisions[page_id] = decision
                     # Bands this copy did win now lead to the winner's cluster, so the cluster does not split.
-                    for band, (owner, signature_json) in claims.items():
+                    for band, (owner, _) in claims.items():
                         if owner == page_id and band not in lost:
                             repoint.append({"index": {"_index": indices[0], "_id": band}})
-                            repoint.append({"cluster_id": decision.cluster_id, "signature": signature_json,
-                                            "first_seen": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+                            repoint.append({"cluster_id": decision.cluster_id, "first_seen": _now()})
             if repoint:
                 self.es.bulk(operations=repoint)
         return decisions
@@ -119,33 +135,45 @@ class DedupStore:
     @staticmethod
     def _decide(page_id: str, signature, owners: dict[str, dict]) -> Decision:
         best_cluster, best_similarity = page_id, 0.0
+        heads = {}  # cluster id -> its signature JSON, once per head however many bands it shares
         for band in signature.bands:
             owner = owners.get(band)
             if owner is None:
                 continue
             if owner["cluster_id"] == page_id:
                 return Decision(page_id, False, 1.0)  # this page is itself a head (a re-delivery)
+            heads[owner["cluster_id"]] = owner["signature"]
+        for cluster_id, head_signature in heads.items():
             try:
-                owner_signature = dedup.signature_from_json(owner["signature"])
-            except ValueError:  # a band written by an older signature version: not comparable
+                owner_signature = dedup.signature_from_json(head_signature or {})
+            except ValueError:  # another signature version, or its signature document is gone: not comparable
                 continue
             similarity = dedup.similarity(signature, owner_signature)
             if similarity >= dedup.DUPLICATE_THRESHOLD and similarity > best_similarity:
-                best_cluster, best_similarity = owner["cluster_id"], similarity
+                best_cluster, best_similarity = cluster_id, similarity
         return Decision(best_cluster, best_cluster != page_id, best_similarity)
 
     def _claim(self, claims: dict[str, tuple[str, dict]], index: str) -> dict[str, tuple[str, dict]]:
-        """Create band documents; returns the claims another writer won (409)."""
+        """Write each new head's signature, then create its band documents; returns the band claims another
+        writer won (409)."""
         if not claims:
             return {}
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        now = _now()
+        heads = {page_id: signature_json for page_id, signature_json in claims.values()}
         operations = []
-        for band, (page_id, signature_json) in claims.items():
-            operations.append({"create": {"_index": index, "_id": band}})
+        for page_id, signature_json in heads.items():  # first: a band must never point to a missing signature
+            operations.append({"index": {"_index": index, "_id": _signature_id(page_id)}})
             operations.append({"cluster_id": page_id, "signature": signature_json, "first_seen": now})
+        for band, (page_id, _) in claims.items():
+            operations.append({"create": {"_index": index, "_id": band}})
+            operations.append({"cluster_id": page_id, "first_seen": now})
         response = self.es.bulk(operations=operations)
+        for item in response["items"][: len(heads)]:
+            status = item["index"].get("status", 500)
+            if status >= 300:
+                raise RuntimeError(f"dedup signature write failed: HTTP {status} {item['index'].get('error')}")
         lost = {}
-        for (band, claim), item in zip(claims.items(), response["items"]):
+        for (band, claim), item in zip(claims.items(), response["items"][len(heads):], strict=True):
             status = item["create"].get("status", 500)
             if status == 409:
                 lost[band] = claim

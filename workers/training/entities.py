@@ -196,7 +196,7 @@ def train_crf(rows: list[dict], gazetteer, lexicon: NameLexicon, config: ScriptM
             row["tokens"],
             gazetteer,
             lexicon=lexicon if config.sounds_like else None,
-            language=row["lang"] if config.per_language else None,
+            language=row["lang"] if row["lang"] in config.per_language else None,
             clusters=clusters,
         )
         trainer.append(features, bio_labels(row))

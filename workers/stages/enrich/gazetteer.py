@@ -39,11 +39,15 @@ def name_key(alias: str) -> tuple[str, ...]:
 class Gazetteer:
     def __init__(self) -> None:
         self.names: dict[tuple[str, ...], Name] = {}
+        # First key of every name → its longest name's length: most tokens start no name, and
+        # those are skipped with one dict lookup instead of one per possible length.
+        self._longest_from: dict[str, int] = {}
 
     def add(self, alias: str, name: Name, override: bool = False) -> None:
         key = name_key(alias)
         if key and len(key) <= MAX_NAME_TOKENS and (override or key not in self.names):
             self.names[key] = name
+            self._longest_from[key[0]] = max(len(key), self._longest_from.get(key[0], 0))
 
     def lookup(self, tokens: list[str]) -> Name | None:
         return self.names.get(tuple(match_key(token) for token in tokens))
@@ -52,7 +56,8 @@ class Gazetteer:
         """Longest matches, left to right, over already-computed token match keys."""
         found, i = [], 0
         while i < len(keys):
-            for length in range(min(MAX_NAME_TOKENS, len(keys) - i), 0, -1):
+            longest = self._longest_from.get(keys[i], 0)
+            for length in range(min(longest, len(keys) - i), 0, -1):
                 name = self.names.get(tuple(keys[i : i + length]))
                 if name is not None:
                     found.append(Match(i, i + length, name))

@@ -20,14 +20,16 @@ MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "entities"
 class ScriptModel:
     name: str  # file stem of the CRF
     sounds_like: bool  # the feature of the Latin name a word sounds like (for transliterated names)
-    per_language: bool  # language-specific copies of the case and context features
+    # Languages whose case and context features get language-specific copies: the languages of the
+    # training rows (a copy for any other language would only make features the model never saw).
+    per_language: frozenset[str]
     clusters: bool  # word-cluster features from <name>_clusters.tsv.gz (learnt from unlabelled text)
 
 
 # One CRF per script: Devanagari (trained on the Hindi sets) and Latin (CoNLL en/de/es/nl).
 SCRIPT_MODELS = {
-    "Deva": ScriptModel("deva", sounds_like=True, per_language=False, clusters=True),
-    "Latn": ScriptModel("latn", sounds_like=False, per_language=True, clusters=False),
+    "Deva": ScriptModel("deva", sounds_like=True, per_language=frozenset(), clusters=True),
+    "Latn": ScriptModel("latn", sounds_like=False, per_language=frozenset({"en", "de", "es", "nl"}), clusters=False),
 }
 
 

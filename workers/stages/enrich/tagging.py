@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from workers.stages.enrich.features import sentence_features
+from workers.stages.enrich.gazetteer import Match
 from workers.stages.enrich.model import SCRIPT_MODELS, resources, tagger, word_clusters
 from workers.stages.enrich.text import match_key
 
@@ -19,24 +21,35 @@ class Span:
     confidence: float
 
 
+@lru_cache(maxsize=1 << 17)
+def _letters_by_script(token: str) -> tuple[int, int, int]:
+    """Letters of a token in Devanagari, in Latin and in other scripts."""
+    deva = latin = other = 0
+    for char in token:
+        if not char.isalpha():
+            continue
+        if "\u0900" <= char <= "\u097f":
+            deva += 1
+        elif char.isascii() or "\u00c0" <= char <= "\u024f":
+            latin += 1
+        else:
+            other += 1
+    return deva, latin, other
+
+
 def script_of_tokens(tokens: list[str]) -> str:
-    """The script most letters are in: 'Deva', 'Latn' or 'Other'."""
-    counts = {"Deva": 0, "Latn": 0, "Other": 0}
+    """The script most letters are in: 'Deva', 'Latn' or 'Other' (the first of them on a tie)."""
+    deva = latin = other = 0
     for token in tokens:
-        for char in token:
-            if not char.isalpha():
-                continue
-            if "\u0900" <= char <= "\u097f":
-                counts["Deva"] += 1
-            elif char.isascii() or "\u00c0" <= char <= "\u024f":
-                counts["Latn"] += 1
-            else:
-                counts["Other"] += 1
+        token_deva, token_latin, token_other = _letters_by_script(token)
+        deva, latin, other = deva + token_deva, latin + token_latin, other + token_other
+    counts = {"Deva": deva, "Latn": latin, "Other": other}
     return max(counts, key=counts.get)
 
 
-def bio_spans(labels: list[str], marginals: list[float]) -> list[Span]:
-    """Spans from BIO labels; an I- that does not continue a span of its type starts one."""
+def bio_spans(labels: list[str], marginals: dict[int, float]) -> list[Span]:
+    """Spans from BIO labels; an I- that does not continue a span of its type starts one. `marginals`:
+    the probability of its label for every token inside an entity."""
     spans: list[Span] = []
     for i, label in enumerate(labels):
         if label == "O":
@@ -47,7 +60,7 @@ def bio_spans(labels: list[str], marginals: list[float]) -> list[Span]:
         else:
             spans.append(Span(i, i + 1, entity_type, 0.0))
     for span in spans:
-        span.confidence = sum(marginals[span.start : span.end]) / (span.end - span.start)
+        span.confidence = sum(marginals[i] for i in range(span.start, span.end)) / (span.end - span.start)
     return spans
 
 
@@ -56,15 +69,17 @@ def _looks_like_name(token: str, script: str) -> bool:
     return script != "Latn" or token[:1].isupper()
 
 
-def model_features(tokens: list[str], script: str, lang: str) -> list[list[str]]:
+def model_features(tokens: list[str], script: str, lang: str, matches: list[Match]) -> list[list[str]]:
     """The CRF features of a sentence as the script's model was trained with them."""
     config, res = SCRIPT_MODELS[script], resources()
+    language = lang.split("-")[0].lower()
     return sentence_features(
         tokens,
         res.gazetteer,
         lexicon=res.lexicon if config.sounds_like else None,
-        language=lang.split("-")[0].lower() if config.per_language and lang else None,
+        language=language if language in config.per_language else None,
         clusters=word_clusters(config.name) if config.clusters else None,
+        matches=matches,
     )
 
 
@@ -73,17 +88,18 @@ def tag_spans(tokens: list[str], lang: str) -> list[Span]:
         return []
     script = script_of_tokens(tokens)
     res = resources()
+    keys = [match_key(token) for token in tokens]
+    matches = res.gazetteer.match(keys)
     spans: list[Span] = []
     crf = tagger(script)
     if crf is not None:
-        labels = crf.tag(model_features(tokens, script, lang))
-        marginals = [crf.marginal(label, i) for i, label in enumerate(labels)]
+        labels = crf.tag(model_features(tokens, script, lang, matches))
+        marginals = {i: crf.marginal(label, i) for i, label in enumerate(labels) if label != "O"}
         spans = bio_spans(labels, marginals)
     # A known name the CRF missed, or only found part of (किम जोंग of किम जोंग उन), is added; one
     # that cuts across a CRF span is left to the CRF.
-    keys = [match_key(token) for token in tokens]
     ambiguous = res.ambiguous.get(script, frozenset())
-    for match in res.gazetteer.match(keys):
+    for match in matches:
         if (
             match.name.generic
             or tuple(keys[match.start : match.end]) in ambiguous

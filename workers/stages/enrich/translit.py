@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import unicodedata
+from functools import lru_cache
 
 from anyascii import anyascii
 
@@ -132,7 +133,8 @@ class NameLexicon:
     def __init__(self, type_counts: dict[str, list[int]]):
         self._by_skeleton: dict[str, list[tuple[str, str, int]]] = {}
         self._types = {}
-        self._sounds_like: dict[str, str | None] = {}
+        # Bounded: a long-running worker meets an endless stream of new words.
+        self.sounds_like = lru_cache(maxsize=1 << 16)(self._sounds_like)
         for name, counts in type_counts.items():
             key = sound_key(name)
             self._by_skeleton.setdefault(skeleton(key), []).append((name, key, sum(counts)))
@@ -153,15 +155,14 @@ class NameLexicon:
                 best, best_score = name, score
         return best
 
-    def sounds_like(self, word: str) -> str | None:
-        """The usual type of the Latin name a Devanagari word sounds like (किर्बी → Kirby → "PER")."""
-        if word not in self._sounds_like:
-            romanized = romanize_devanagari(word)
-            # Words with fewer than three consonants sound like too many names.
-            consonants = sum(char != "*" for char in skeleton(sound_key(romanized)))
-            match = self.closest(romanized) if consonants >= 3 else None
-            self._sounds_like[word] = self._types[match] if match else None
-        return self._sounds_like[word]
+    def _sounds_like(self, word: str) -> str | None:
+        """The usual type of the Latin name a Devanagari word sounds like (किर्बी → Kirby → "PER");
+        called as `sounds_like`, through a cache."""
+        romanized = romanize_devanagari(word)
+        # Words with fewer than three consonants sound like too many names.
+        consonants = sum(char != "*" for char in skeleton(sound_key(romanized)))
+        match = self.closest(romanized) if consonants >= 3 else None
+        return self._types[match] if match else None
 
 
 def latin_name(words: list[str], lexicon: NameLexicon | None, entity_type: str | None = None) -> str:
