@@ -78,6 +78,16 @@ def test_copies_join_the_first_copys_cluster_and_are_counted_once(pipeline):
     assert head["duplicate_count"] == 1 and head["duplicate_ids"] == [copy_id]
     assert documents[original_id]["title"] == head["title"], "counting copies keeps the first copy's document"
 
+    # A re-delivery of the first copy rewrites its document; its copy list is rebuilt from the copies.
+    before = pipeline.es.get(index=pipeline.settings.index_alias, id=original_id)["_version"]
+    pipeline.produce(topics.RAW, None, envelope(original, ORIGINAL_URL, "text/html"))
+    deadline = time.monotonic() + 60
+    head = {}
+    while time.monotonic() < deadline and not (head.get("_version", 0) > before and head["_source"]["duplicate_count"]):
+        head = pipeline.es.get(index=pipeline.settings.index_alias, id=original_id)
+        time.sleep(0.5)
+    assert head["_source"]["duplicate_count"] == 1 and head["_source"]["duplicate_ids"] == [copy_id]
+
 
 def test_a_replica_that_loses_the_band_race_joins_the_winners_cluster(pipeline):
     """Two indexer replicas decide on copies of one story at the same moment: both find no owner, both claim

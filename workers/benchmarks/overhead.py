@@ -3,7 +3,8 @@
     newswire bench overhead [--pages 100] [--rounds 3] [--json]
 
 Each round takes fresh pages and runs them both ways, one right after the other, alternating which goes first:
-- bare loop: `index_document(enrich_doc(classify_doc(clean_record(...))))` on each raw record, in this process;
+- bare loop: `index_document(fingerprint_doc(enrich_doc(classify_doc(clean_record(...)))))` on each raw record,
+  in this process (every stage function the workers run);
 - workers: the same records produced at once to the raw topic of the four running workers (workers/benchmarks/
   live.py), until every page is searchable or dead-lettered.
 The fair measure on a machine where the stages run in parallel processes is CPU seconds per page: for the
@@ -43,8 +44,8 @@ def bare_loop(pages: list[Page], max_bytes: int) -> tuple[float, float]:
     cpu, wall = time.process_time(), time.perf_counter()
     for key, value in records:
         try:
-            pipeline.index_document(pipeline.enrich_doc(pipeline.classify_doc(
-                pipeline.clean_record(key, value, None, max_bytes))))
+            pipeline.index_document(pipeline.fingerprint_doc(pipeline.enrich_doc(pipeline.classify_doc(
+                pipeline.clean_record(key, value, None, max_bytes)))))
         except (CleanError, EnvelopeError):
             continue  # the workers dead-letter it after the same work
     return time.process_time() - cpu, time.perf_counter() - wall

@@ -1,4 +1,4 @@
-"""Cost of each stage per page (clean, language, classify, enrich, serialize), so the bottleneck is visible.
+"""Cost of each stage per page (clean, language, classify, enrich, dedup, serialize), so the bottleneck is visible.
 
     newswire bench stages [--pages 300] [--rounds 3] [--json]
 
@@ -27,9 +27,9 @@ from workers.stages import language as language_stage
 from workers.stages.clean import CleanError
 from workers.stages.clean import clean as clean_text
 
-STAGES = ("clean", "language", "classify", "enrich", "serialize")
+STAGES = ("clean", "language", "classify", "enrich", "dedup", "serialize")
 # Which worker process pays for each part (the serialize parts are split by the worker that does them).
-WORKER_OF = {"clean": "clean", "language": "clean", "classify": "classify", "enrich": "enrich",
+WORKER_OF = {"clean": "clean", "language": "clean", "classify": "classify", "enrich": "enrich", "dedup": "enrich",
              "serialize:clean": "clean", "serialize:classify": "classify", "serialize:enrich": "enrich",
              "serialize:index": "index"}
 WORKERS = ("clean", "classify", "enrich", "index")
@@ -97,6 +97,8 @@ def _one_round(records: list[tuple[bytes, bytes]], docs: list[dict | None], max_
             enrich_input = orjson.loads(classified_bytes)
         with clock("enrich"):
             enriched = pipeline.enrich_doc(enrich_input)
+        with clock("dedup"):
+            enriched = pipeline.fingerprint_doc(enriched)
         with clock("serialize:enrich"):
             enriched_bytes = orjson.dumps(enriched)
         with clock("serialize:index"):

@@ -11,7 +11,8 @@ Guarantees:
   retried up to MAX_ITEM_ATTEMPTS times, then dead-lettered as `retries_exhausted`.
 - Near-duplicates: each page gets `cluster_id` (its story's first copy) and `is_duplicate` from the dedup store
   (workers/runtime/dedup_store.py); a first copy keeps the ids and count of its copies. Documents are written
-  with `update` + upsert, so re-indexing a first copy keeps the copies it has counted.
+  whole with `index` (an `update` + upsert costs the engine a read and a merge per document); a first copy that
+  was already indexed (a re-delivery, a reprocessing) gets its copy list rebuilt from its copies right after.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class ShutdownRequested(Exception):
 
 
 class _Item:
-    __slots__ = ("message", "page_id", "source", "signature", "attempts", "raw_timestamp_ms", "indexed")
+    __slots__ = ("message", "page_id", "source", "signature", "attempts", "raw_timestamp_ms", "indexed", "replaced")
 
     def __init__(self, message, doc: dict):
         self.message = message
@@ -68,17 +69,17 @@ class _Item:
         self.raw_timestamp_ms = doc.get("raw_timestamp_ms")
         self.attempts = 0
         self.indexed = False
+        self.replaced = False  # the engine had a document with this id before
 
 
-def _update_body(item: _Item) -> bytes:
-    # `doc` merges into an existing document (a first copy keeps duplicate_ids); `upsert` creates a new one.
-    return orjson.dumps({"doc": item.source, "upsert": {**item.source, "duplicate_ids": [], "duplicate_count": 0}})
+def _document_body(item: _Item) -> bytes:
+    return orjson.dumps({**item.source, "duplicate_ids": [], "duplicate_count": 0})
 
 
 def _chunks_by_size(items: list[_Item]) -> list[list[tuple[_Item, bytes]]]:
     chunks, current, size = [], [], 0
     for item in items:
-        body = _update_body(item)
+        body = _document_body(item)
         if current and size + len(body) > MAX_BULK_BYTES:
             chunks.append(current)
             current, size = [], 0
@@ -177,7 +178,7 @@ class Indexer:
         """One bulk request, retried while the engine is unavailable. Returns the response items."""
         lines = []
         for item, body in chunk:
-            lines.append(orjson.dumps({"update": {"_id": item.page_id}}))
+            lines.append(orjson.dumps({"index": {"_id": item.page_id}}))
             lines.append(body)
         payload = b"\n".join(lines) + b"\n"
 
@@ -209,6 +210,7 @@ class Indexer:
             item.attempts += 1
             if status < 300:
                 item.indexed = True
+                item.replaced = outcome.get("result") == "updated"
                 STAGE_MESSAGES.labels(STAGE, "ok").inc()
                 if item.raw_timestamp_ms:
                     END_TO_END.labels(STAGE).observe(max(time.time() - item.raw_timestamp_ms / 1000, 0))
@@ -241,6 +243,9 @@ class Indexer:
             if retry:
                 self._wait_paused(random.uniform(0.5, 1.0) * min(MAX_BACKOFF_SECONDS, 2 ** retry[0].attempts))
             pending = retry
+        replaced_heads = [item.page_id for item in items if item.replaced and not item.source["is_duplicate"]]
+        if replaced_heads:
+            self._while_engine_unavailable(functools.partial(self._restore_copy_lists, replaced_heads), "copy count")
         indexed_copies: dict[str, list[str]] = {}
         for item in items:
             if item.indexed and item.source["is_duplicate"]:
@@ -263,6 +268,24 @@ class Indexer:
             item.source["is_duplicate"] = bool(decision and decision.is_duplicate)
             if item.source["is_duplicate"]:
                 DUPLICATES.labels(STAGE).inc()
+
+    def _restore_copy_lists(self, head_ids: list[str]) -> None:
+        """Re-indexing a first copy wrote an empty copy list: rebuild it from the copies, which name their
+        first copy in `cluster_id`. Rare (re-delivery, reprocessing), so one refresh here is affordable."""
+        self.es.indices.refresh(index=self.alias)
+        query = {"bool": {"filter": [{"terms": {"cluster_id": head_ids}}, {"term": {"is_duplicate": True}}]}}
+        copies: dict[str, list[str]] = {}
+        search_after = None
+        while True:
+            hits = self.es.search(index=self.alias, query=query, size=1000, sort=[{"page_id": "asc"}],
+                                  search_after=search_after, source_includes=["page_id", "cluster_id"])["hits"]["hits"]
+            for hit in hits:
+                copies.setdefault(hit["_source"]["cluster_id"], []).append(hit["_source"]["page_id"])
+            if len(hits) < 1000:
+                break
+            search_after = hits[-1]["sort"]
+        for head_id, copy_ids in copies.items():
+            self._record_copies(head_id, copy_ids)
 
     def _record_copies(self, cluster_id: str, copies: list[str], attempts: int = 5) -> None:
         """Add copies to their first copy's `duplicate_ids` (a set: re-delivery counts nothing twice), with
