@@ -130,3 +130,70 @@ def test_tag_list_made_of_the_page_keywords_is_dropped():
     body = clean(html, "text/html").body
     assert keywords not in body
     assert body == "\n\n".join(PARAGRAPHS)
+
+
+def test_blocks_nested_in_a_layout_table_cell_are_not_glued_together():
+    byline = '<h3 class="byline">by Jane Doe<br><span class="datetime">Monday, November 18, 2019</span></h3>'
+    paragraphs = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    html = article_html().replace(
+        "<article><h1>Council approves transport plan</h1>" + "".join(f"<p>{text}</p>" for text in PARAGRAPHS),
+        f"<table><tr><td><h2>Council approves transport plan</h2>{byline}{paragraphs}</td></tr></table><article>",
+    )
+    body = clean(html, "text/html").body
+    assert "2019" + PARAGRAPHS[0][:3] not in body
+    assert "Monday, November 18, 2019\n\n" + PARAGRAPHS[0] in body
+
+
+def test_nested_list_items_are_paragraphs_of_their_own_and_appear_once():
+    nested = (
+        "<ul><li>The council is running three trials before the new lines open next spring:"
+        "<ul><li>Night buses on the northern line every twenty minutes</li>"
+        "<li>Free transfers between trams and buses for one hour</li></ul></li></ul>"
+    )
+    body = clean(article_html(nested), "text/html").body
+    assert "spring:\n\nNight buses on the northern line every twenty minutes\n\nFree transfers" in body
+    assert body.count("Night buses") == 1
+
+
+def test_paragraphs_of_a_quote_stay_apart():
+    quote = (
+        "<blockquote><p>We have waited for this plan for ten years and it finally answers the needs of the north.</p>"
+        "<p>Now the work has to start on time, and the council must keep its promises to the residents.</p></blockquote>"
+    )
+    body = clean(article_html(quote), "text/html").body
+    assert "north.\n\nNow the work" in body
+
+
+def test_text_written_between_sub_headings_without_paragraph_tags_is_kept():
+    # trafilatura returns such text as the tail of each heading (and of the body element itself)
+    sections = [
+        ("Night buses", "Night buses will run every twenty minutes on the northern line, from midnight until five in the morning, all week long."),
+        ("Transfers", "Transfers between trams and buses will be free for one hour, and the monthly pass will cost the same as today."),
+        ("Parking", "Parking fees in the city centre will rise by one euro an hour to pay for part of the plan, the council said on Tuesday."),
+    ]
+    intro = "The council voted on Tuesday for the largest change to the city's transport network in twenty years."
+    text = intro + "".join(f"<h2>{heading}</h2>{paragraph}" for heading, paragraph in sections)
+    html = f"<html><head><title>Transport plan</title></head><body><div class='content'><article><section>{text}</section></article></div></body></html>"
+    body = clean(html, "text/html").body
+    assert body == "\n\n".join([intro] + [part for section in sections for part in section])
+
+
+def test_heading_with_a_hyphenated_photo_word_is_not_a_credit_line():
+    section = (
+        "<h2>Picture-in-Picture</h2>"
+        "<p>The council's video streams of its meetings can now be watched in a small window while reading the minutes.</p>"
+    )
+    body = clean(article_html(section), "text/html").body
+    assert "Picture-in-Picture\n\nThe council's video streams" in body
+
+
+def test_standfirst_that_the_description_shortens_leads_the_body():
+    description = "The plan adds three bus lines and a longer tram network."
+    standfirst = (
+        "The plan adds three new bus lines and a longer tram network, and higher parking fees in the city centre "
+        "will pay for part of it, the council said after a long debate."
+    )
+    html = article_html().replace("</head>", f'<meta property="og:description" content="{description}"></head>')
+    html = html.replace("<article><h1>Council approves transport plan</h1>", f'<header><h1>Council approves transport plan</h1><div class="standfirst">{standfirst}</div></header><article>')
+    result = clean(html, "text/html")
+    assert result.body.startswith(standfirst + "\n\n" + PARAGRAPHS[0])

@@ -7,6 +7,8 @@ caps. `raw` is normally `str` (the envelope decodes UTF-8); `bytes` are decoded 
 
 from __future__ import annotations
 
+import re
+
 from workers.stages.clean.html import clean_html
 from workers.stages.clean.limits import CleanError, check_size, max_bytes, time_limit, timeout_seconds
 from workers.stages.clean.normalize import decode_page, sanitise
@@ -19,6 +21,7 @@ _HTML_TYPES = {"text/html", "application/xhtml+xml"}
 _TEXT_TYPES = {"text/plain"}
 # Share of NUL/control bytes above which the "text" is binary data.
 MAX_CONTROL_SHARE = 0.01
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")  # below the space, other than tab, newline, CR, FF
 
 
 def _media_type(content_type: str) -> str:
@@ -27,8 +30,7 @@ def _media_type(content_type: str) -> str:
 
 def _looks_binary(raw: str) -> bool:
     sample = raw[:4096]
-    controls = sum(1 for char in sample if char < " " and char not in "\t\n\r\f")
-    return controls > len(sample) * MAX_CONTROL_SHARE
+    return len(_CONTROL.findall(sample)) > len(sample) * MAX_CONTROL_SHARE
 
 
 def clean(raw: str | bytes, content_type: str, url: str | None = None) -> CleanedPage:

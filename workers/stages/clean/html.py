@@ -16,6 +16,7 @@ summary, when the page shows it above the body (a standfirst), leads the body.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -27,6 +28,7 @@ from htmldate import find_date
 from lxml import etree
 from lxml.etree import ParserError
 from trafilatura.json_metadata import normalize_authors
+from trafilatura.settings import Extractor
 
 from workers.stages.clean import boilerplate as bp
 from workers.stages.clean.limits import CleanError, Deadline
@@ -62,6 +64,17 @@ def _repaired(raw: str) -> str:
     return html
 
 
+# lxml.html picks each element's Python class in a Python callback (form and input elements get their own
+# classes), paid every time any code - ours, trafilatura's, htmldate's - touches an element; neither
+# trafilatura nor we use those classes, and the fixed lookup runs in C.
+_HTML_CLASSES = etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement,
+    comment=lxml.html.HtmlComment,
+    pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity,
+)
+
+
 def parse_html(raw: str):
     """The page's lxml tree (None for a document without elements), parsed as trafilatura does.
 
@@ -70,6 +83,7 @@ def parse_html(raw: str):
     CleanError("too_deep") rather than coming out truncated.
     """
     parser = lxml.html.HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True, huge_tree=True)
+    parser.set_element_class_lookup(_HTML_CLASSES)
     try:
         tree = lxml.html.fromstring(_repaired(raw), parser=parser)
     except ParserError:  # nothing but whitespace, comments or a doctype
@@ -99,9 +113,11 @@ _SITE_KEYS = ("og:site_name", "application-name", "publisher")
 _DESCRIPTION_KEYS = ("og:description", "description", "twitter:description")
 _KEYWORD_KEYS = ("keywords", "news_keywords", "article:tag", "parsely-tags")
 # Bylines in the page when no markup names the author: rel/itemprop author links and "byline" elements.
+# Written over the attribute axis: testing only the attributes that exist takes half the time of testing
+# each element for each attribute; the union comes back in document order all the same.
 _BYLINE = (
-    "//*[@rel='author' or @itemprop='author' or contains(@class, 'byline') or contains(@class, 'author-name')]"
-    "[not(self::meta or self::link or self::script)]"
+    "(//@class[contains(., 'byline') or contains(., 'author-name')] | //@rel[. = 'author'] | //@itemprop[. = 'author'])"
+    "/parent::*[not(self::meta or self::link or self::script)]"
 )
 BYLINE_MAX_CHARS = 100
 JSON_LD_MAX_DEPTH = 4
@@ -111,9 +127,26 @@ _ARTICLE_TYPE = re.compile(r"(?:Article|BlogPosting|Posting|Report)$")
 _DATE_PARAMS = {"extensive_search": False, "original_date": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
 
 
-def _collect_meta(tree) -> dict[str, list[str]]:
+# Elements looked up by tag, found in one walk over the page: each `tree.iter(tag)` walks the whole page
+# again, and a large page takes a tenth of a millisecond or more per walk. <meta> and JSON-LD scripts may
+# stand anywhere in the body, so the <head> alone would not do.
+_INDEXED_TAGS = ("meta", "script", "link", "title", "h1", "a")
+
+
+def index_elements(tree) -> dict[str, list]:
+    index: dict[str, list] = {tag: [] for tag in _INDEXED_TAGS}
+    for element in tree.iter(*_INDEXED_TAGS):
+        index[element.tag].append(element)
+    return index
+
+
+def _is_json_ld(script) -> bool:
+    return (script.get("type") or "").strip().lower() == "application/ld+json"
+
+
+def _collect_meta(metas: list) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for element in tree.iter("meta"):
+    for element in metas:
         key = element.get("property") or element.get("name") or element.get("itemprop")
         content = (element.get("content") or "").strip()
         if key and content:
@@ -121,10 +154,10 @@ def _collect_meta(tree) -> dict[str, list[str]]:
     return found
 
 
-def _json_ld_objects(tree):
+def _json_ld_objects(scripts: list):
     """Every JSON object of the page's JSON-LD blocks (top level, lists and @graph members)."""
-    for script in tree.iter("script"):
-        if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
+    for script in scripts:
+        if not _is_json_ld(script) or not script.text:
             continue
         try:
             data = orjson.loads(script.text.strip())
@@ -231,17 +264,16 @@ def _bylines(tree) -> list[str]:
     return []
 
 
-def _text_of(tree, tag: str) -> str:
-    element = next(tree.iter(tag), None)
-    return " ".join(element.text_content().split()) if element is not None else ""
+def _text_of(elements: list) -> str:
+    return " ".join(elements[0].text_content().split()) if elements else ""
 
 
 class _PageMetadata:
     """The metadata a page states about itself."""
 
-    def __init__(self, tree, url: str | None):
-        meta = _collect_meta(tree)
-        article = next((item for item in _json_ld_objects(tree) if _is_article(item)), {})
+    def __init__(self, tree, index: dict[str, list], url: str | None):
+        meta = _collect_meta(index["meta"])
+        article = next((item for item in _json_ld_objects(index["script"]) if _is_article(item)), {})
 
         def first(keys) -> str | None:
             return next((meta[key][0] for key in keys if key in meta), None)
@@ -249,7 +281,7 @@ class _PageMetadata:
         self.site_name = first(_SITE_KEYS[:1]) or _first_text(_names(article.get("publisher"))) or first(_SITE_KEYS[1:])
         title = first(_TITLE_KEYS[:1]) or _first_text(article.get("headline")) or first(_TITLE_KEYS[1:])
         if not title:
-            title = pick_title(_text_of(tree, "title")) or _text_of(tree, "h1")
+            title = pick_title(_text_of(index["title"])) or _text_of(index["h1"])
         self.title = _without_site_name(" ".join(title.split()), [self.site_name or "", _host_name(url)])
         self.published_at = _iso_datetime(_first_text(article.get("datePublished")) or first(_DATE_KEYS))
         if self.published_at is None:
@@ -264,7 +296,7 @@ class _PageMetadata:
         self.section = _first_text(article.get("articleSection")) or first(_SECTION_KEYS)
         self.description = first(_DESCRIPTION_KEYS)
         self.keywords = {token for key in _KEYWORD_KEYS for value in meta.get(key, []) for token in bp.tokens(value)}
-        canonical = next((link.get("href") for link in tree.iter("link") if (link.get("rel") or "").lower() == "canonical"), None)
+        canonical = next((link.get("href") for link in index["link"] if (link.get("rel") or "").lower() == "canonical"), None)
         canonical = (canonical or "").strip() or first(("og:url",))
         self.canonical_url = urljoin(url or "", canonical) if canonical else url
 
@@ -324,13 +356,14 @@ _NEVER_TEXT = (
 )
 
 
-def strip_invisible(tree) -> None:
-    """Remove scripts (except JSON-LD, which trafilatura reads to recognise forum pages) and elements that
-    never hold article text; the metadata has been read by then."""
-    etree.strip_elements(tree, *_NEVER_TEXT, with_tail=False)
-    for script in list(tree.iter("script")):
-        if (script.get("type") or "").strip().lower() != "application/ld+json":
+def strip_invisible(tree, scripts: list) -> None:
+    """Remove the page's `scripts` (except JSON-LD, which trafilatura reads to recognise forum pages) and
+    elements that never hold article text; the metadata has been read by then. Scripts go first, while all
+    of them are still in the tree."""
+    for script in scripts:
+        if not _is_json_ld(script):
             script.drop_tree()
+    etree.strip_elements(tree, *_NEVER_TEXT, with_tail=False)
 
 
 def merge_split_body(tree) -> None:
@@ -359,29 +392,53 @@ def merge_split_body(tree) -> None:
             chunk.drop_tree()  # keeps the text that follows the chunk
 
 
-def _block_text(element) -> str:
-    """Text of one block with <lb/> as line breaks."""
-    parts = []
-    for node in element.iter():
-        if node.tag == "lb":
-            parts.append("\n")
-        if node.text and node.tag != "lb":
-            parts.append(node.text)
-        if node is not element and node.tail:
-            parts.append(node.tail)
-    return "".join(parts)
+# Elements of trafilatura's body tree that stand as blocks of their own. They nest (paragraphs in a quote,
+# a table cell or a div, a list in a list item), and their text carries no whitespace at the edges, so a
+# nested block must end the paragraph around it: joined, the last word of one block and the first of the
+# next run together ("Jeff Foust" + "Monday, November 18, 2019" + "Earlier this month" in one cell gave
+# "Foust" ... "2019Earlier"). Cells are inline: a table row is one paragraph with its cells spaced apart.
+_BLOCK_TAGS = frozenset(("p", "head", "list", "item", "quote", "table", "row", "div"))
+
+
+class _ParagraphCollector:
+    """Text of trafilatura's body tree as paragraphs: a block element (or one nested in another) and the run
+    of text after it each end the paragraph before them."""
+
+    def __init__(self):
+        self.paragraphs: list[str] = []
+        self._parts: list[str] = []
+
+    def end_paragraph(self) -> None:
+        if self._parts:
+            self.paragraphs.append("".join(self._parts))
+            self._parts = []
+
+    def add(self, element, children_are_blocks: bool = False) -> None:
+        if element.text:
+            self._parts.append(element.text)
+        for child in element:
+            if children_are_blocks or child.tag in _BLOCK_TAGS:
+                self.end_paragraph()
+                self.add(child)
+                self.end_paragraph()
+            else:
+                if child.tag == "lb":
+                    self._parts.append("\n")
+                elif child.tag == "cell" and self._parts:
+                    self._parts.append(" ")
+                self.add(child)
+            if child.tail:
+                self._parts.append(child.tail)
 
 
 def _blocks(body) -> list[str]:
-    blocks = []
-    for child in body:
-        if child.tag == "list":
-            blocks.extend(_block_text(item) for item in child.iter("item"))
-        elif child.tag == "table":
-            blocks.extend(" ".join(_block_text(cell) for cell in row) for row in child.iter("row"))
-        else:
-            blocks.append(_block_text(child))
-    return [normalise_text(block).strip() for block in blocks]
+    """One paragraph per block of the body: per paragraph, heading, list item, table row, quoted
+    paragraph, and per run of text between blocks (trafilatura leaves text that no <p> wraps as the tail
+    of the block before it, e.g. paragraphs written as text after each <h2>); <lb/> becomes a line break."""
+    collector = _ParagraphCollector()
+    collector.add(body, children_are_blocks=True)
+    collector.end_paragraph()
+    return [normalise_text(block).strip() for block in collector.paragraphs]
 
 
 # Longest block (in words) still dropped as a caption, an "also read" link, a promo line or a timestamp.
@@ -426,7 +483,7 @@ def _drop_boilerplate(blocks: list[str], keywords: set[str]) -> list[str]:
             or (in_list and not bp.is_paragraph_shaped(block))
             or (related and words <= CAPTION_MAX_WORDS)
             or (words <= TEASER_MAX_WORDS and bp.is_teaser(block))
-            or (words <= PROMO_MAX_WORDS and bp.PROMO.search(block))
+            or (words <= PROMO_MAX_WORDS and bp.is_promo(block))
             or (words <= TIMESTAMP_MAX_WORDS and bp.TIMESTAMP.search(block))
             or (words <= LINK_LINE_MAX_WORDS and _URL.search(block))
             or bp.AD_LABEL.match(block)
@@ -439,13 +496,23 @@ def _drop_boilerplate(blocks: list[str], keywords: set[str]) -> list[str]:
     return kept
 
 
+def _has_fewer_words(lines: list[str], limit: int) -> bool:
+    """Counts only as far as the limit: bodies are usually far longer."""
+    total = 0
+    for line in lines:
+        total += bp.word_count(line)
+        if total >= limit:
+            return False
+    return True
+
+
 def _quality(paragraphs: list[str], link_count: int) -> str:
     if not paragraphs:
         return "empty"
     lines = [line for paragraph in paragraphs for line in paragraph.split("\n")]
     if not any(bp.is_paragraph_shaped(line) for line in lines):
         return "index"
-    if sum(map(bp.word_count, lines)) < INDEX_MAX_BODY_WORDS and link_count >= INDEX_MIN_LINKS:
+    if link_count >= INDEX_MIN_LINKS and _has_fewer_words(lines, INDEX_MAX_BODY_WORDS):
         return "index"
     return "article"
 
@@ -461,7 +528,19 @@ def _without_leading_title(paragraphs: list[str], title: str) -> list[str]:
 # The page's summary (standfirst) is looked for on the page when it is at least this long.
 LEAD_MIN_CHARS = 40
 LEAD_PREFIX_CHARS = 20
+# The <meta> description is often a shortened or lightly edited copy of the standfirst the page shows
+# ("West Ham United dává" in the description, "West Ham dává ... a fotbalový svět ..." on the page): the shown
+# element may be longer than the description, up to a few sentences, and must hold most of its words.
+LEAD_MAX_CHARS = 400
+LEAD_MIN_SHARED_WORDS = 0.8
 _STARTS_WITH = "//body//*[starts-with(normalize-space(text()), $prefix)]"
+
+
+def _shows_description(shown: str, description: str, wanted: Counter) -> bool:
+    if len(shown) > max(2 * len(description), LEAD_MAX_CHARS):
+        return False
+    shared = sum((Counter(bp.tokens(shown)) & wanted).values())
+    return shared >= LEAD_MIN_SHARED_WORDS * sum(wanted.values())
 
 
 def _visible_lead(tree, description: str | None) -> str | None:
@@ -470,18 +549,26 @@ def _visible_lead(tree, description: str | None) -> str | None:
     description = " ".join((description or "").split())
     if len(description) < LEAD_MIN_CHARS:
         return None
-    wanted = bp.tokens(description.rstrip(".… "))
+    wanted = Counter(bp.tokens(description.rstrip(".… ")))
     for element in tree.xpath(_STARTS_WITH, prefix=description[:LEAD_PREFIX_CHARS]):
         shown = " ".join(element.text_content().split())
-        if len(shown) <= 2 * len(description) and bp.tokens(shown)[: len(wanted)] == wanted:
+        if _shows_description(shown, description, wanted):
             return shown
     return None
 
 
-def _extract_body(tree, url: str | None, fast: bool):
-    document = trafilatura.bare_extraction(
-        tree, url=url, fast=fast, favor_precision=True, with_metadata=False, include_comments=False, include_tables=True
-    )
+# trafilatura's settings, built once rather than per page; they are read-only during an extraction, so
+# threads can share them. With neither links nor images kept, the page's URL does not change the body, so
+# the settings carry none. Any output format but "python" keeps bare_extraction from also rendering the body
+# as text (a few percent of its time), which we do not use: we read its body tree.
+_EXTRACTION_SETTINGS = {
+    fast: Extractor(output_format="xml", fast=fast, precision=True, comments=False, tables=True, with_metadata=False)
+    for fast in (True, False)
+}
+
+
+def _extract_body(tree, fast: bool):
+    document = trafilatura.bare_extraction(tree, options=_EXTRACTION_SETTINGS[fast])
     return document.body if document is not None else None
 
 
@@ -493,19 +580,20 @@ def clean_html(raw: str, url: str | None = None, deadline: Deadline | None = Non
     tree = parse_html(raw)
     if tree is None:
         return CleanedPage(title="", body="", canonical_url=url, quality="empty")
-    metadata = _PageMetadata(tree, url)
-    link_count = int(tree.xpath("count(//a)"))  # before the navigation is stripped
-    strip_invisible(tree)
+    index = index_elements(tree)
+    metadata = _PageMetadata(tree, index, url)
+    link_count = len(index["a"])  # before the navigation is stripped
+    strip_invisible(tree, index["script"])
     merge_split_body(tree)
     if deadline is not None:
         deadline.check()
     # trafilatura's own extractor alone ("fast") is about twice as fast and more precise; its fallbacks
     # (readability, jusText) are only needed when it finds (almost) nothing.
-    body = _extract_body(tree, url, fast=True)
+    body = _extract_body(tree, fast=True)
     if _body_length(body) < FALLBACK_BELOW_CHARS:
         if deadline is not None:
             deadline.check()
-        body = _extract_body(tree, url, fast=False)
+        body = _extract_body(tree, fast=False)
     if deadline is not None:
         deadline.check()
     title = normalise_text(metadata.title or "").strip()

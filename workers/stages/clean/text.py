@@ -96,7 +96,7 @@ def classify_lines(lines: list[str], title: str, deadline: Deadline | None = Non
             kind = NOISE
         elif bp.is_teaser(line):
             kind = NOISE
-        elif words <= PROMO_MAX_WORDS and bp.PROMO.search(line):
+        elif words <= PROMO_MAX_WORDS and bp.is_promo(line):
             kind = NOISE
         in_related_list, after_credit = related_list_follows, credit_seen
         labelled.append(ScrapedLine(line, kind))
