@@ -7,7 +7,8 @@ enriched JSON (what the index worker reads from Kafka) cycled with a fresh `page
 from those bytes and build each `_source` with `pipeline.index_document`:
 - index stage: the real `Indexer.index_batch` (workers/runtime/indexer.py) on message objects shaped like
   confluent-kafka's, in batches of `index_batch_size` as its consume loop takes them (Kafka itself is not timed);
-- streaming_bulk: the helper with chunk_size = `index_batch_size` and its default serializer.
+- streaming_bulk: the helper with chunk_size = `index_batch_size`, on the same client (the orjson serializer that
+  `make_client` sets). Documents carry no dedup signature here: the dedup store is timed in `bench pipeline`.
 Each writes to an index of its own (same template, refresh 1 s) and every round writes new documents; rounds
 alternate which goes first. The figure is wall-clock documents/s (the engine's time included: that is what
 an indexer waits for), median over the rounds; the client's CPU time per document is reported beside it.
