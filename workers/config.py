@@ -54,7 +54,7 @@ class Settings:
     index_alias: str = "newswire-pages"
     dedup_window_days: float = 7.0  # a copy is recognised at least this long after its story's first copy
     index_batch_size: int = 500
-    index_batch_seconds: float = 0.5
+    index_batch_seconds: float = 0.2
     # faust keeps a small state folder per stage (no tables are used); outside the working directory.
     state_dir: str = "/tmp/newswire-state"
     index_replicas: int = 0  # replicas of each index shard: 0 on one node, 1+ on a cluster
