@@ -5,7 +5,7 @@ import pytest
 from workers.datasets import shared_data_dir
 from workers.evaluation.topics import summarise
 from workers.stages import classify as stage
-from workers.training.topics import is_held_out
+from workers.training.topics import EmbeddingCache, is_held_out
 
 
 def test_section_names_in_several_languages_map_to_topics():
@@ -61,6 +61,41 @@ def test_lead_text_cuts_on_a_word_boundary():
     assert stage.lead_text("Short", None) == "Short"
 
 
+def test_a_title_repeated_at_the_start_of_the_body_is_used_once():
+    body = "Fears for pension after talks. Unions say they are disappointed."
+    assert stage.lead_text("Fears for pension after talks", body) == body
+    assert stage.article_text("Fears for pension after talks", body) == body
+    assert stage.article_text("Another title", body) == "Another title\n" + body
+    assert stage.article_text(None, body) == body
+    assert stage.article_text("Only a title", "") == "Only a title"
+
+
+def test_untrained_languages_use_the_encoder_alone_head_and_trained_ones_the_second_opinion(monkeypatch):
+    model = stage.load_model()
+    vector = stage.np.linspace(-1.0, 1.0, model.encoder_weights.shape[0]).astype(stage.np.float32)
+    vector /= stage.np.linalg.norm(vector)
+    monkeypatch.setattr(stage, "encode", lambda texts: stage.np.vstack([vector] * len(texts)))
+    alone = stage.softmax(vector @ model.alone_weights + model.alone_bias)
+    assert stage.np.allclose(model.predict("Titel", "Text", "de"), alone)
+    second = stage.softmax(vector @ model.encoder_weights + model.encoder_bias)
+    assert stage.np.allclose(model.encoder_probabilities("Title", "Text"), second)
+
+
+def test_embedding_cache_embeds_each_lead_once_and_reloads_without_pickles(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_encode(texts):
+        calls.extend(texts)
+        return stage.np.vstack([stage.np.full(4, float(len(text)), dtype=stage.np.float32) for text in texts])
+
+    monkeypatch.setattr(stage, "encode", fake_encode)
+    path = tmp_path / "cache.npz"
+    first = EmbeddingCache(str(path)).embed(["a", "bb", "a"])
+    assert calls == ["a", "bb"] and first[:, 0].tolist() == [1.0, 2.0, 1.0]
+    again = EmbeddingCache(str(path)).embed(["bb", "ccc"])  # reloaded from disk (allow_pickle=False)
+    assert calls == ["a", "bb", "ccc"] and again[:, 0].tolist() == [2.0, 3.0]
+
+
 def test_only_languages_without_training_rows_go_to_the_encoder():
     model = stage.load_model()
     assert not model.uses_encoder("en")
@@ -82,7 +117,11 @@ def test_section_hint_can_decide_an_ambiguous_article():
     text = ("Talks continue", "Officials met on Tuesday and will meet again next week.")
     assert stage.classify(*text, "en", section="World").label == "world"
     plain = stage.classify(*text, "en")
-    assert stage.classify(*text, "en", section="Technology").probabilities["tech"] > 10 * plain.probabilities["tech"]
+    hinted = stage.classify(*text, "en", section="Technology").probabilities
+    assert hinted["tech"] > 5 * plain.probabilities["tech"]
+    # the hint multiplies the named label's odds against every other label by SECTION_ODDS
+    odds = (hinted["tech"] / hinted["other"]) / (plain.probabilities["tech"] / plain.probabilities["other"])
+    assert odds == pytest.approx(stage.SECTION_ODDS, rel=1e-3)
 
 
 def test_held_out_split_is_deterministic_and_keeps_translations_together():
