@@ -3,7 +3,7 @@ import json
 import pytest
 
 from workers.datasets import shared_data_dir
-from workers.evaluation.topics import summarise
+from workers.evaluation.topics import evaluate, summarise
 from workers.stages import classify as stage
 from workers.training.topics import EmbeddingCache, is_held_out
 
@@ -122,6 +122,20 @@ def test_section_hint_can_decide_an_ambiguous_article():
     # the hint multiplies the named label's odds against every other label by SECTION_ODDS
     odds = (hinted["tech"] / hinted["other"]) / (plain.probabilities["tech"] / plain.probabilities["other"])
     assert odds == pytest.approx(stage.SECTION_ODDS, rel=1e-3)
+
+
+def test_eval_gives_the_classifier_a_rows_url_and_section_as_hints(monkeypatch):
+    seen = []
+
+    def classify(title, body, lang, section=None, url=None):
+        seen.append((section, url))
+        return stage.Topic("world", 1.0, {})
+
+    monkeypatch.setattr(stage, "classify", classify)
+    rows = [{"title": "t", "text": "b", "lang": "en", "label": "world", "url": "/news/world-1"},
+            {"title": "t", "text": "b", "lang": "en", "label": "world", "section": "World"}]
+    evaluate(rows)
+    assert seen == [(None, "/news/world-1"), ("World", None)]
 
 
 def test_held_out_split_is_deterministic_and_keeps_translations_together():
