@@ -173,9 +173,5 @@ def print_table(result: dict) -> None:
           f"{result['ratio_of_medians']}x; load average {result['machine']['load_average']})")
 
 
-def run(args) -> int:
-    result = run_benchmark(args.docs, args.rounds, args.data_dir)
-    print_table(result)
-    if args.json:
-        print(orjson.dumps(result).decode())
-    return 0
+def measure(args) -> dict:
+    return run_benchmark(args.docs, args.rounds, args.data_dir)

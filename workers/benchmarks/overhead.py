@@ -21,8 +21,6 @@ from __future__ import annotations
 import statistics
 import time
 
-import orjson
-
 from workers import pipeline
 from workers.benchmarks.live import LiveRun
 from workers.benchmarks.pages import raw_record
@@ -114,9 +112,5 @@ def print_table(result: dict) -> None:
           f"{result['overhead_net_of_idle']:+.1%}")
 
 
-def run(args) -> int:
-    result = run_benchmark(args.pages, args.rounds, args.data_dir)
-    print_table(result)
-    if args.json:
-        print(orjson.dumps(result).decode())
-    return 0
+def measure(args) -> dict:
+    return run_benchmark(args.pages, args.rounds, args.data_dir)

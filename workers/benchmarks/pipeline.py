@@ -20,7 +20,6 @@ import platform
 import time
 from datetime import datetime, timezone
 
-import orjson
 import psutil
 
 from workers.benchmarks.live import LiveRun
@@ -125,17 +124,16 @@ def print_table(result: dict) -> None:
     print(f"latency: raw-topic timestamp -> searchable (polled every 0.1 s); index refresh_interval "
           f"{result['refresh_interval']}, index_batch_seconds {result['index_batch_seconds']}; machine: {result['machine']['cpus']} CPUs, load average "
           f"{result['machine']['load_average']} before, {result['machine']['load_average_after']} after")
+    if result.get("plot"):
+        print(f"plot: {result['plot']}")
 
 
-def run(args) -> int:
+def measure(args) -> dict:
     result = run_benchmark(args.drain_pages, args.step_seconds, args.data_dir, args.index_batch_seconds,
                            args.refresh_interval)
-    print_table(result)
     if args.plot:
         from workers.benchmarks.plot import plot_load
 
         plot_load(result, args.plot)
-        print(f"plot: {args.plot}")
-    if args.json:
-        print(orjson.dumps(result).decode())
-    return 0
+        result["plot"] = args.plot
+    return result

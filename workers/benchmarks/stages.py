@@ -150,9 +150,5 @@ def print_table(result: dict) -> None:
           f"({result['rejected_by_clean']} rejected by clean), median of {result['rounds']} rounds")
 
 
-def run(args) -> int:
-    result = run_benchmark(args.pages, args.rounds, args.data_dir)
-    print_table(result)
-    if args.json:
-        print(orjson.dumps(result).decode())
-    return 0
+def measure(args) -> dict:
+    return run_benchmark(args.pages, args.rounds, args.data_dir)

@@ -1,13 +1,15 @@
 """`newswire bench NAME [--json]`: performance benchmarks (pipeline, overhead, index, stages).
 
-Each benchmark lives in workers/benchmarks/<name>.py and exposes add_arguments(parser) and run(args) -> int.
-Each prints a table; with --json the last stdout line is one JSON object. `stages` needs no servers; the
+Each benchmark lives in workers/benchmarks/<name>.py and exposes add_arguments(parser), measure(args) -> dict
+and print_table(result). Each prints a table; with --json the last stdout line is the result as one JSON object. `stages` needs no servers; the
 others run against the local stack (deploy/local/stack.sh start). Method and results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import importlib
+
+import orjson
 
 BENCHMARKS = {
     "pipeline": "workers.benchmarks.pipeline",
@@ -26,4 +28,12 @@ def register(subparsers) -> None:
         sub.add_argument("--data-dir", default=None, help="the shared data folder (default: ../shared/data)")
         sub.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
         module.add_arguments(sub)
-        sub.set_defaults(func=module.run)
+        sub.set_defaults(func=lambda args, module=module: run(module, args))
+
+
+def run(module, args) -> int:
+    result = module.measure(args)
+    module.print_table(result)
+    if args.json:
+        print(orjson.dumps(result).decode())
+    return 0
