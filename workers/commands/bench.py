@@ -1,8 +1,9 @@
 """`newswire bench NAME [--json]`: performance benchmarks (pipeline, overhead, index, stages).
 
 Each benchmark lives in workers/benchmarks/<name>.py and exposes add_arguments(parser), measure(args) -> dict
-and print_table(result). Each prints a table; with --json the last stdout line is the result as one JSON object. `stages` needs no servers; the
-others run against the local stack (deploy/local/stack.sh start). Method and results: docs/benchmarks.md.
+and print_table(result). Each prints a table; with --json the last stdout line is the result as one JSON
+object. `stages` needs no servers; the others run against the local stack (deploy/local/stack.sh start).
+Method and results: docs/benchmarks.md.
 """
 
 from __future__ import annotations

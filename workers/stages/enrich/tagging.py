@@ -72,7 +72,7 @@ def _looks_like_name(token: str, script: str) -> bool:
 def model_features(tokens: list[str], script: str, lang: str, matches: list[Match]) -> list[list[str]]:
     """The CRF features of a sentence as the script's model was trained with them."""
     config, res = SCRIPT_MODELS[script], resources()
-    language = lang.split("-")[0].lower()
+    language = (lang or "").split("-")[0].lower()
     return sentence_features(
         tokens,
         res.gazetteer,
