@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
+
+from confluent_kafka import KafkaError, KafkaException
+
+from workers.runtime.metrics import DEAD_LETTERS, STAGE_MESSAGES
+
+log = logging.getLogger(__name__)
 
 HEADER_PREFIX = "newswire."
 
@@ -38,3 +45,24 @@ def previous_attempts(headers) -> int:
         return int(read_dead_letter_headers(headers).get("attempts", "0"))
     except ValueError:
         return 0
+
+
+class DeadLetterReporter:
+    """The index stage's error reporter: sends a consumed record to the dead-letter topic with its headers, and
+    makes every dead letter durable (`flush`) before the consumer commits past it."""
+
+    def __init__(self, producer, topic: str, stage: str):
+        self.producer, self.topic, self.stage = producer, topic, stage
+
+    def report(self, message, reason: str, error: str, attempts: int = 1) -> None:
+        """`attempts`: this stage's attempts at the record; the record's earlier ones (a replay) are added."""
+        STAGE_MESSAGES.labels(self.stage, "dead_letter").inc()
+        DEAD_LETTERS.labels(self.stage, reason).inc()
+        log.warning("dead letter %s[%s]@%s: %s: %s", message.topic(), message.partition(), message.offset(), reason, error)
+        headers = dead_letter_headers(self.stage, reason, error, message.topic(), message.partition(), message.offset(),
+                                      previous_attempts(message.headers()) + attempts)
+        self.producer.produce(self.topic, key=message.key(), value=message.value(), headers=headers)
+
+    def flush(self, timeout: float = 60) -> None:
+        if self.producer.flush(timeout) > 0:
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "dead letters not acknowledged"))

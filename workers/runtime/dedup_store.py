@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from elasticsearch import Elasticsearch
 
+from workers.runtime.outage import EngineUnavailable, item_condition
 from workers.stages import dedup
 
 log = logging.getLogger(__name__)
@@ -171,12 +172,21 @@ class DedupStore:
         for item in response["items"][: len(heads)]:
             status = item["index"].get("status", 500)
             if status >= 300:
-                raise RuntimeError(f"dedup signature write failed: HTTP {status} {item['index'].get('error')}")
+                _raise_write_failure("dedup signature write", item["index"])
         lost = {}
         for (band, claim), item in zip(claims.items(), response["items"][len(heads):], strict=True):
             status = item["create"].get("status", 500)
             if status == 409:
                 lost[band] = claim
             elif status >= 300:
-                raise RuntimeError(f"dedup band write failed: HTTP {status} {item['create'].get('error')}")
+                _raise_write_failure("dedup band write", item["create"])
         return lost
+
+
+def _raise_write_failure(what: str, outcome: dict) -> None:
+    """An engine-wide condition (a block, 429, 5xx) is an outage the indexer waits out; anything else a bug."""
+    detail = f"{what} failed: HTTP {outcome.get('status')} {outcome.get('error')}"
+    reason = item_condition(outcome)
+    if reason:
+        raise EngineUnavailable(reason, detail)
+    raise RuntimeError(detail)
