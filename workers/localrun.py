@@ -74,10 +74,11 @@ class Pipeline:
                     raise RuntimeError(f"worker {stage} did not start; see {self.log_dir}/worker-{stage}.log")
                 time.sleep(0.2)
 
-    def start_worker(self, stage: str) -> None:
+    def start_worker(self, stage: str, module: str = "workers") -> None:
+        """`module`: what `python -m` runs with the arguments `run STAGE` (a test's own launcher, or the CLI)."""
         log = open(self.log_dir / f"worker-{stage}.log", "ab")
         self.processes[stage] = subprocess.Popen(
-            [sys.executable, "-m", "workers", "run", stage], env=self.env, cwd=REPO_ROOT,
+            [sys.executable, "-m", module, "run", stage], env=self.env, cwd=REPO_ROOT,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
