@@ -59,3 +59,29 @@ def test_raw_record_is_an_envelope_the_clean_stage_decodes_to_the_same_page():
     key, value = raw_record(page)
     assert key == page.page_id.encode()
     assert decode_raw_record(key, value, 1_000_000) == page
+
+
+def test_soak_reads_lag_from_a_workers_metrics_and_growth_as_a_slope():
+    from workers.benchmarks.soak import slope_per_hour, stage_lag, summarise
+
+    metrics = "\n".join([
+        "# HELP newswire_consumer_lag_messages Records in the input topic not yet consumed by the stage.",
+        'newswire_consumer_lag_messages{partition="0",stage="clean",topic="newswire.pages.raw"} 12.0',
+        'newswire_consumer_lag_messages{partition="1",stage="clean",topic="newswire.pages.raw"} 3.0',
+        'newswire_stage_messages_total{outcome="ok",stage="clean"} 99.0',
+    ])
+    assert stage_lag(metrics) == 15
+    assert slope_per_hour([(0, 100.0), (1800, 101.0), (3600, 102.0)]) == 2.0
+    assert slope_per_hour([(0, 1.0), (10, 1.0)]) is None
+
+    def sample(seconds, rss, fds, lag):
+        return {"seconds": seconds, "workers": {"clean": {"rss_mb": rss, "largest_mb": rss / 2, "open_fds": fds}},
+                "lag": {"clean": lag}, "indexed": 0}
+
+    samples = [sample(t, 200 + t / 60, 40, 5) for t in range(0, 601, 60)] + [sample(660, 150, 38, 0)]
+    summary = summarise(samples, load_ended=600)
+    clean = summary["workers"]["clean"]
+    assert (clean["rss_mb_first"], clean["rss_mb_last"], clean["rss_mb_max"]) == (200, 210, 210)  # the drain is left out
+    assert clean["rss_mb_per_hour_second_half"] == 60.0
+    assert clean["open_fds_per_hour_second_half"] == 0.0
+    assert summary["lag"]["clean"] == {"max": 5, "at_end_of_load": 5}

@@ -163,7 +163,7 @@ class LiveRun:
         index = next(iter(settings.values()))
         return index["settings"]["index"].get("refresh_interval") or index["defaults"]["index"]["refresh_interval"]
 
-    def _dead_letter_count(self) -> int:
+    def dead_letter_count(self) -> int:
         _, high = self._watermarks.get_watermark_offsets(
             TopicPartition(self.settings.topic(topics.DEAD_LETTER), 0), timeout=10)
         return high
@@ -173,7 +173,7 @@ class LiveRun:
         tag = pages[0].source
         if any(page.source != tag for page in pages):
             raise ValueError("a batch's pages must share one source")
-        dead_letters_before = self._dead_letter_count()
+        dead_letters_before = self.dead_letter_count()
         cpu_before = measure.snapshot_workers(self.worker_pids)
         stack_before, machine_before = measure.snapshot_workers(self.stack_pids), psutil.cpu_times()
         result = BatchResult(len(pages), per_second, time.time(), 0.0)
@@ -184,7 +184,7 @@ class LiveRun:
         deadline = time.monotonic() + timeout
         try:
             while True:
-                result.dead_letters = self._dead_letter_count() - dead_letters_before
+                result.dead_letters = self.dead_letter_count() - dead_letters_before
                 if result.done >= len(pages):
                     result.finished = time.time()
                     break

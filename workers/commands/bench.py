@@ -1,4 +1,4 @@
-"""`newswire bench NAME [--json]`: performance benchmarks (pipeline, overhead, index, stages).
+"""`newswire bench NAME [--json]`: performance benchmarks (pipeline, overhead, index, stages, soak).
 
 Each benchmark lives in workers/benchmarks/<name>.py and exposes add_arguments(parser), measure(args) -> dict
 and print_table(result). Each prints a table; with --json the last stdout line is the result as one JSON
@@ -17,6 +17,7 @@ BENCHMARKS = {
     "overhead": "workers.benchmarks.overhead",
     "index": "workers.benchmarks.index",
     "stages": "workers.benchmarks.stages",
+    "soak": "workers.benchmarks.soak",
 }
 
 
