@@ -65,6 +65,7 @@ class SafetyNet:
 
 
 # The cross-validation's rule (workers/evaluation/extract.py: best objective, then most protective, within
-# the firing budget) applied to all rows of each development set chose share 0.5 (AEB), 0.25 (fundus,
-# readability) and 0.35 (snippets), ratio 1.25 everywhere; 0.25 keeps every set within the budget.
-DEFAULT_NET = SafetyNet(share=0.25, ratio=1.25)
+# the firing budget) applied to all rows of each development set chose share 0.15 (AEB, fundus, snippets) and
+# 0.25 (readability), ratio 1.25 everywhere; 0.15 keeps every set within the budget. A body of 595 characters
+# out of a 10,500-character article (the lead-only losses seen on held-out pages) is at 6 %.
+DEFAULT_NET = SafetyNet(share=0.15, ratio=1.25)
