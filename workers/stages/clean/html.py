@@ -488,12 +488,13 @@ def _drop_boilerplate(blocks: list[str], keywords: set[str]) -> list[str]:
             or (related and words <= CAPTION_MAX_WORDS)
             or (words <= TEASER_MAX_WORDS and bp.is_teaser(block))
             or (words <= PROMO_MAX_WORDS and bp.is_promo(block))
-            or (words <= TIMESTAMP_MAX_WORDS and bp.TIMESTAMP.search(block))
+            or (words <= TIMESTAMP_MAX_WORDS and (bp.TIMESTAMP.search(block) or bp.CLOCK_STAMP.match(block)))
             or (words <= LINK_LINE_MAX_WORDS and _URL.search(block))
             or bp.AD_LABEL.match(block)
+            or (words <= LINK_LINE_MAX_WORDS and bp.SHARE_BAR.match(block))
             or (bool(keywords) and _is_keyword_list(block, keywords))
         )
-        after_credit = is_credit
+        after_credit = is_credit and words <= bp.CREDIT_ONLY_MAX_WORDS
         in_list = starts_list or (in_list and drop)
         if not drop:
             kept.append(block)
