@@ -10,7 +10,9 @@ settings), with its fallback extractors only when that finds (almost) nothing.
 trafilatura's XML-like body tree gives one element per block (p, head, list, quote, table); each block becomes
 one paragraph, list items and table rows one paragraph each. Captions, "also read" blocks, promo lines and
 tag lists it lets through are dropped with the line rules of the text path (boilerplate.py). The page's
-summary, when the page shows it above the body (a standfirst), leads the body.
+summary, when the page shows it above the body (a standfirst), leads the body. When the body looks lost
+(empty, or short against the page's text), trafilatura's default extraction of the unstripped page is
+computed too and kept when it is better supported (safety_net.py).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from trafilatura.settings import Extractor
 from workers.stages.clean import boilerplate as bp
 from workers.stages.clean.limits import CleanError, Deadline
 from workers.stages.clean.normalize import join_paragraphs, normalise_text
-from workers.stages.clean.safety_net import DEFAULT_NET, SafetyNet
+from workers.stages.clean.safety_net import DEFAULT_NET
 from workers.stages.clean.text import pick_title
 from workers.types import CleanedPage
 
@@ -598,7 +600,7 @@ class _Extraction:
     """Our extraction of one page: its metadata, the body paragraphs, and what the safety net needs."""
 
     def __init__(self, raw: str, url: str | None, deadline: Deadline | None):
-        self.raw, self.url = raw, url
+        self.raw = raw  # parsed again, unstripped, when the safety net asks for a second opinion
         tree = parse_html(raw)
         self.tree = tree
         if tree is None:
@@ -660,16 +662,15 @@ class _Extraction:
         )
 
 
-def clean_html(raw: str, url: str | None = None, deadline: Deadline | None = None,
-               net: SafetyNet = DEFAULT_NET) -> CleanedPage:
+def clean_html(raw: str, url: str | None = None, deadline: Deadline | None = None) -> CleanedPage:
     extraction = _Extraction(raw, url, deadline)
     if extraction.tree is None:
         return CleanedPage(title="", body="", canonical_url=url, quality="empty")
     paragraphs = extraction.paragraphs
-    if net.is_suspicious(_chars(paragraphs), lambda: extraction.reference_chars):
+    if DEFAULT_NET.is_suspicious(_chars(paragraphs), lambda: extraction.reference_chars):
         if deadline is not None:
             deadline.check()
-        paragraphs = net.choose(paragraphs, extraction.second_opinion())
+        paragraphs = DEFAULT_NET.choose(paragraphs, extraction.second_opinion())
     return extraction.page(paragraphs)
 
 
