@@ -13,8 +13,8 @@ class Page:
     url: str | None
     source: str | None
     fetched_at: str | None  # ISO 8601
-    content_type: str  # "text/html" or "text/plain"
-    raw: str
+    content_type: str  # "text/html" or "text/plain", with parameters such as "; charset=..." when given
+    raw: str | bytes  # bytes until the clean stage decodes them (bare records, files, `raw_base64`)
 
 
 @dataclass

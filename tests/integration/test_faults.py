@@ -4,6 +4,7 @@ conflict. Each counts what went in and what came out: no page missing, none extr
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -106,7 +107,8 @@ def test_search_engine_outage_pauses_then_drains(fresh_pipeline):
 def _bad_records() -> list[tuple[str, bytes | None, bytes, list | None, str]]:
     """(name, key, value, headers, expected dead-letter reason)."""
     return [
-        ("invalid-utf8", b"bad-utf8", b"Headline\n\nCaf\xe9 cr\xe8me " * 20, None, "invalid_utf8"),
+        ("undecodable", b"bad-undecodable", bytes(b or 1 for b in random.Random(5).randbytes(4000)), None,
+         "undecodable"),
         ("binary", b"bad-binary", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, None, "binary"),
         ("empty", b"bad-empty", b"", None, "empty"),
         ("huge-page", b"bad-huge", b"<html><body><p>" + b"word " * 4_200_000 + b"</p></body></html>", None, "too_large"),

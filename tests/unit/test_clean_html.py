@@ -197,3 +197,29 @@ def test_standfirst_that_the_description_shortens_leads_the_body():
     html = html.replace("<article><h1>Council approves transport plan</h1>", f'<header><h1>Council approves transport plan</h1><div class="standfirst">{standfirst}</div></header><article>')
     result = clean(html, "text/html")
     assert result.body.startswith(standfirst + "\n\n" + PARAGRAPHS[0])
+
+
+def test_also_read_links_of_indian_languages_are_dropped():
+    for marker in ("আরও পড়ুনঃ", "આ પણ વાંચો:", "इतर: हेही वाचा:", "இதையும் படிக்க:", "ఇది కూడా చదవండి:"):
+        body = clean(article_html(f"<p><strong>{marker}</strong> <a href='/x'>नई योजना की पूरी जानकारी यहां</a></p>"), "text/html").body
+        if marker.startswith("इतर"):  # a marker must start the block: a sentence quoting it stays
+            assert "हेही वाचा" in body
+        else:
+            assert marker.rstrip(":ঃ") not in body, marker
+        assert body.startswith(PARAGRAPHS[0])
+
+
+def test_live_blog_clock_stamps_are_dropped_but_figures_stay():
+    entries = "".join(f"<p>{stamp}</p><p>{text}</p>" for stamp, text in (
+        ("সকাল ১০:৩০", "পুরসভা জানিয়েছে, শহরের নিচু এলাকাগুলি থেকে জল বের করতে অতিরিক্ত পাম্প চালানো হচ্ছে।"),
+        ("10:05 AM IST", "Rail services on two suburban lines are running half an hour late because of the rain."),
+        ("Inflation at 6.25 percent", "Prices rose faster than expected in the last quarter, the statistics office said."),
+    ))
+    body = clean(article_html(entries), "text/html").body
+    assert "১০:৩০" not in body and "10:05" not in body
+    assert "Inflation at 6.25 percent" in body
+
+
+def test_share_bar_is_dropped():
+    body = clean(article_html("<p>Share: WhatsApp · Facebook · X · Telegram</p><p>शेयर करें</p>"), "text/html").body
+    assert "WhatsApp" not in body and "शेयर" not in body

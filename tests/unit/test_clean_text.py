@@ -156,3 +156,16 @@ def test_ad_labels_and_lines_repeated_on_the_page_are_dropped():
 def test_german_list_header_ends_the_article():
     result = clean(page("Titel", ENGLISH_PARAGRAPH_1, ENGLISH_PARAGRAPH_2, "Weitere Themen", ENGLISH_PARAGRAPH_1.upper()), "text/plain")
     assert result.body == ENGLISH_PARAGRAPH_1 + "\n\n" + ENGLISH_PARAGRAPH_2
+
+
+def test_share_bar_lines_do_not_cut_the_standfirst_off_the_body():
+    standfirst = "The city council approved a plan on Tuesday to add three bus lines to the northern districts by next year."
+    result = clean("\n".join(["Bus plan approved", standfirst, "Share", "WhatsApp", "Facebook", "X", "Telegram",
+                              ENGLISH_PARAGRAPH_1, ENGLISH_PARAGRAPH_2]), "text/plain")
+    assert result.body == "\n\n".join([standfirst, ENGLISH_PARAGRAPH_1, ENGLISH_PARAGRAPH_2])
+
+
+def test_clock_stamps_in_a_text_scrape_stay_costly_lines_that_keep_link_lists_out():
+    headlines = [f"{hour:02d}:15\nAnother headline about something else entirely number {hour}" for hour in range(8, 14)]
+    result = clean("\n".join(["Title", ENGLISH_PARAGRAPH_1, ENGLISH_PARAGRAPH_2, "Related", *headlines]), "text/plain")
+    assert result.body == ENGLISH_PARAGRAPH_1 + "\n\n" + ENGLISH_PARAGRAPH_2

@@ -34,18 +34,6 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _decode(data: bytes, origin: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data).best()
-        if best is None:
-            raise InputError(f"{origin}: not text in any known encoding") from None
-        return str(best)
-
-
 def _page_from_row(row: dict, origin: str, source: str | None) -> Page:
     if not isinstance(row, dict):
         raise InputError(f"{origin}: expected a JSON object")
@@ -73,7 +61,7 @@ def _pages_from_file(path: Path, source: str | None) -> Iterator[Page]:
     if content_type is None:
         raise InputError(f"{path}: unknown file type (expected .html, .htm, .txt, .jsonl, .jsonl.gz)")
     try:
-        raw = _decode(path.read_bytes(), str(path))
+        raw = path.read_bytes()  # sent as bytes (`raw_base64`): the clean stage decodes them
     except OSError as error:
         raise InputError(f"{path}: {error.strerror or error}") from None
     meta_path = path.with_name(path.stem + ".meta.json")

@@ -36,9 +36,9 @@ def _summary(document: dict) -> str:
 
 def run(args) -> int:
     try:
-        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
-        raw = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        # The bytes as read: the clean stage decodes them (byte-order mark, <meta charset>, detection).
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as error:
         print(f"newswire process: cannot read {args.file}: {error}", file=sys.stderr)
         return 2
     from workers.stages.clean import CleanError

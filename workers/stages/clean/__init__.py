@@ -1,8 +1,9 @@
 """Clean stage: a raw page (HTML or a text scrape) in, the article's title, body and metadata out.
 
 `clean(raw, content_type, url)` returns a `CleanedPage` or raises `CleanError(reason)` for input it cannot
-clean (reasons: "not_text", "empty", "too_large", "timeout", "too_deep"); see limits.py for the size and time
-caps. `raw` is normally `str` (the envelope decodes UTF-8); `bytes` are decoded with `normalize.decode_page`.
+clean (reasons: "not_text", "binary", "undecodable", "empty", "too_large", "timeout", "too_deep"); see
+limits.py for the size and time caps. `raw` as `bytes` (bare records, files) is decoded here, with
+`normalize.decode_page`; `str` is text its producer already decoded.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def clean(raw: str | bytes, content_type: str, url: str | None = None) -> Cleane
         if len(raw) > max_bytes():
             raise CleanError("too_large", f"more than {max_bytes()} bytes")
         raw = decode_page(raw, content_type)
+    raw = raw.removeprefix("\ufeff")  # a byte-order mark the producer decoded along with the page
     if not raw.strip():
         raise CleanError("empty")
     check_size(raw, max_bytes())

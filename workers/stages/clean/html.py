@@ -10,13 +10,16 @@ settings), with its fallback extractors only when that finds (almost) nothing.
 trafilatura's XML-like body tree gives one element per block (p, head, list, quote, table); each block becomes
 one paragraph, list items and table rows one paragraph each. Captions, "also read" blocks, promo lines and
 tag lists it lets through are dropped with the line rules of the text path (boilerplate.py). The page's
-summary, when the page shows it above the body (a standfirst), leads the body.
+summary, when the page shows it above the body (a standfirst), leads the body. When the body looks lost
+(empty, or short against the page's text), trafilatura's default extraction of the unstripped page is
+computed too and kept when it is better supported (safety_net.py).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -33,6 +36,7 @@ from trafilatura.settings import Extractor
 from workers.stages.clean import boilerplate as bp
 from workers.stages.clean.limits import CleanError, Deadline
 from workers.stages.clean.normalize import join_paragraphs, normalise_text
+from workers.stages.clean.safety_net import DEFAULT_NET
 from workers.stages.clean.text import pick_title
 from workers.types import CleanedPage
 
@@ -295,6 +299,7 @@ class _PageMetadata:
         self.authors = [name.strip() for name in (authors or "").split(";") if name.strip()]
         self.section = _first_text(article.get("articleSection")) or first(_SECTION_KEYS)
         self.description = first(_DESCRIPTION_KEYS)
+        self.article_body_chars = len(_first_text(article.get("articleBody")) or "")
         self.keywords = {token for key in _KEYWORD_KEYS for value in meta.get(key, []) for token in bp.tokens(value)}
         canonical = next((link.get("href") for link in index["link"] if (link.get("rel") or "").lower() == "canonical"), None)
         canonical = (canonical or "").strip() or first(("og:url",))
@@ -349,9 +354,10 @@ def _foreign_text_between(tree, chunks: list) -> int:
 # copies of the tree and its XPath passes over the raw tree cheaper (svg icons alone can be thousands of
 # nodes). Kept for trafilatura: <noscript> (its fallback extractors read some pages from there), <form>
 # (a form holding most of the page's text becomes a <div>), <figure> (one holding a table becomes a <div>)
-# and <math> (formulas are salvaged first).
+# and <math> (formulas are salvaged first). <template> is not on its list: a page rendered into a declarative
+# shadow root (<template shadowrootmode="open">) has its whole article there.
 _NEVER_TEXT = (
-    "head", "style", "svg", "template", "iframe", "canvas", "video", "audio", "object", "embed", "picture",
+    "head", "style", "svg", "iframe", "canvas", "video", "audio", "object", "embed", "picture",
     "nav", "footer", "aside", "menu", "button", "input", "select", "textarea", "label", "dialog",
 )
 
@@ -484,12 +490,13 @@ def _drop_boilerplate(blocks: list[str], keywords: set[str]) -> list[str]:
             or (related and words <= CAPTION_MAX_WORDS)
             or (words <= TEASER_MAX_WORDS and bp.is_teaser(block))
             or (words <= PROMO_MAX_WORDS and bp.is_promo(block))
-            or (words <= TIMESTAMP_MAX_WORDS and bp.TIMESTAMP.search(block))
+            or (words <= TIMESTAMP_MAX_WORDS and (bp.TIMESTAMP.search(block) or bp.CLOCK_STAMP.match(block)))
             or (words <= LINK_LINE_MAX_WORDS and _URL.search(block))
             or bp.AD_LABEL.match(block)
+            or (words <= LINK_LINE_MAX_WORDS and bp.SHARE_BAR.match(block))
             or (bool(keywords) and _is_keyword_list(block, keywords))
         )
-        after_credit = is_credit
+        after_credit = is_credit and words <= bp.CREDIT_ONLY_MAX_WORDS
         in_list = starts_list or (in_list and drop)
         if not drop:
             kept.append(block)
@@ -565,10 +572,14 @@ _EXTRACTION_SETTINGS = {
     fast: Extractor(output_format="xml", fast=fast, precision=True, comments=False, tables=True, with_metadata=False)
     for fast in (True, False)
 }
+# The safety net's second extraction: trafilatura's defaults (balanced focus, with its baseline rescue, JSON-LD
+# body and recall retry), as `trafilatura.extract` runs them, but fast (no readability/jusText comparison) and
+# without metadata, on the page as parsed.
+_SECOND_OPINION_SETTINGS = Extractor(output_format="xml", fast=True, comments=False, tables=True, with_metadata=False)
 
 
-def _extract_body(tree, fast: bool):
-    document = trafilatura.bare_extraction(tree, options=_EXTRACTION_SETTINGS[fast])
+def _extract_body(tree, settings: Extractor):
+    document = trafilatura.bare_extraction(tree, options=settings)
     return document.body if document is not None else None
 
 
@@ -576,40 +587,110 @@ def _body_length(body) -> int:
     return sum(len(text) for text in body.itertext()) if body is not None else 0
 
 
-def clean_html(raw: str, url: str | None = None, deadline: Deadline | None = None) -> CleanedPage:
-    tree = parse_html(raw)
-    if tree is None:
-        return CleanedPage(title="", body="", canonical_url=url, quality="empty")
-    index = index_elements(tree)
-    metadata = _PageMetadata(tree, index, url)
-    link_count = len(index["a"])  # before the navigation is stripped
-    strip_invisible(tree, index["script"])
-    merge_split_body(tree)
-    if deadline is not None:
-        deadline.check()
-    # trafilatura's own extractor alone ("fast") is about twice as fast and more precise; its fallbacks
-    # (readability, jusText) are only needed when it finds (almost) nothing.
-    body = _extract_body(tree, fast=True)
-    if _body_length(body) < FALLBACK_BELOW_CHARS:
+def _chars(paragraphs: list[str]) -> int:
+    return sum(map(len, paragraphs))
+
+
+def _paragraph_chars(tree) -> int:
+    """Text the page shows in paragraphs: what the safety net measures a short body against."""
+    return sum(len(text) for paragraph in tree.iter("p") for text in paragraph.itertext())
+
+
+class _Extraction:
+    """Our extraction of one page: its metadata, the body paragraphs, and what the safety net needs."""
+
+    def __init__(self, raw: str, url: str | None, deadline: Deadline | None):
+        self.raw = raw  # parsed again, unstripped, when the safety net asks for a second opinion
+        tree = parse_html(raw)
+        self.tree = tree
+        if tree is None:
+            return
+        index = index_elements(tree)
+        self.metadata = _PageMetadata(tree, index, url)
+        self.link_count = len(index["a"])  # before the navigation is stripped
+        strip_invisible(tree, index["script"])
+        merge_split_body(tree)
         if deadline is not None:
             deadline.check()
-        body = _extract_body(tree, fast=False)
-    if deadline is not None:
-        deadline.check()
-    title = normalise_text(metadata.title or "").strip()
-    paragraphs = _without_leading_title(_drop_boilerplate(_blocks(body), metadata.keywords), title) if body is not None else []
-    lead = _visible_lead(tree, metadata.description)
-    if lead and paragraphs and " ".join(bp.tokens(lead)) not in " ".join(bp.tokens(" ".join(paragraphs))):
-        paragraphs.insert(0, normalise_text(lead))
-    description = normalise_text(metadata.description or "").strip()
-    return CleanedPage(
-        title=title,
-        body=join_paragraphs(paragraphs),
-        lead=description or (paragraphs[0] if paragraphs else ""),
-        published_at=metadata.published_at,
-        authors=metadata.authors,
-        section=normalise_text(metadata.section).strip() if metadata.section else None,
-        site_name=normalise_text(metadata.site_name).strip() if metadata.site_name else None,
-        canonical_url=metadata.canonical_url,
-        quality=_quality(paragraphs, link_count) if body is not None else "empty",
-    )
+        # trafilatura's own extractor alone ("fast") is about twice as fast and more precise; its fallbacks
+        # (readability, jusText) are only needed when it finds (almost) nothing.
+        body = _extract_body(tree, _EXTRACTION_SETTINGS[True])
+        if _body_length(body) < FALLBACK_BELOW_CHARS:
+            if deadline is not None:
+                deadline.check()
+            body = _extract_body(tree, _EXTRACTION_SETTINGS[False])
+        if deadline is not None:
+            deadline.check()
+        self.title = normalise_text(self.metadata.title or "").strip()
+        self.paragraphs = self.shaped(body)
+
+    @property
+    def reference_chars(self) -> int:
+        """The longer of the page's paragraph text and its JSON-LD `articleBody`. Measured on the tree after
+        our stripping and trafilatura's (paragraphs in navigation or a stripped <dialog> no longer count;
+        a body they hid is empty, which the net catches without a reference), and only when the safety
+        net asks: a body of `MAX_SUSPICIOUS_CHARS` or more never needs it."""
+        return max(_paragraph_chars(self.tree), self.metadata.article_body_chars)
+
+    def shaped(self, body) -> list[str]:
+        if body is None:
+            return []
+        return _without_leading_title(_drop_boilerplate(_blocks(body), self.metadata.keywords), self.title)
+
+    def second_opinion(self) -> list[str]:
+        """trafilatura's default extraction of the page as parsed (a fresh tree: ours has been stripped)."""
+        tree = parse_html(self.raw)
+        return self.shaped(_extract_body(tree, _SECOND_OPINION_SETTINGS)) if tree is not None else []
+
+    def page(self, paragraphs: list[str]) -> CleanedPage:
+        metadata = self.metadata
+        paragraphs = list(paragraphs)
+        lead = _visible_lead(self.tree, metadata.description)
+        if lead and paragraphs and " ".join(bp.tokens(lead)) not in " ".join(bp.tokens(" ".join(paragraphs))):
+            paragraphs.insert(0, normalise_text(lead))
+        description = normalise_text(metadata.description or "").strip()
+        return CleanedPage(
+            title=self.title,
+            body=join_paragraphs(paragraphs),
+            lead=description or (paragraphs[0] if paragraphs else ""),
+            published_at=metadata.published_at,
+            authors=metadata.authors,
+            section=normalise_text(metadata.section).strip() if metadata.section else None,
+            site_name=normalise_text(metadata.site_name).strip() if metadata.site_name else None,
+            canonical_url=metadata.canonical_url,
+            quality=_quality(paragraphs, self.link_count),
+        )
+
+
+def clean_html(raw: str, url: str | None = None, deadline: Deadline | None = None) -> CleanedPage:
+    extraction = _Extraction(raw, url, deadline)
+    if extraction.tree is None:
+        return CleanedPage(title="", body="", canonical_url=url, quality="empty")
+    paragraphs = extraction.paragraphs
+    if DEFAULT_NET.is_suspicious(_chars(paragraphs), lambda: extraction.reference_chars):
+        if deadline is not None:
+            deadline.check()
+        paragraphs = DEFAULT_NET.choose(paragraphs, extraction.second_opinion())
+    return extraction.page(paragraphs)
+
+
+@dataclass(frozen=True)
+class NetCandidates:
+    """Both bodies of a page and the safety net's inputs, for choosing the net's thresholds
+    (workers/evaluation/extract.py --cv): a setting keeps `second_body` where it finds `ours` suspicious
+    and `SafetyNet.choose` picks `second`."""
+
+    ours: list[str]
+    second: list[str]
+    reference_chars: int
+    ours_body: str
+    second_body: str
+
+
+def net_candidates(raw: str, url: str | None = None) -> NetCandidates:
+    extraction = _Extraction(raw, url, None)
+    if extraction.tree is None:
+        return NetCandidates([], [], 0, "", "")
+    second = extraction.second_opinion()
+    return NetCandidates(extraction.paragraphs, second, extraction.reference_chars,
+                         extraction.page(extraction.paragraphs).body, extraction.page(second).body)

@@ -1,11 +1,10 @@
 """Text normalisation shared by both input paths: decoding bytes, bad characters, entities, Unicode NFC,
 line endings, paragraph joining.
 
-Where bytes become text: the raw topic's envelope and `newswire ingest` decode UTF-8 (ingest falls back to
-charset detection for files), so `clean` normally receives `str`. When it is given `bytes` instead (a page
-fetched elsewhere), `decode_page` picks the encoding the way browsers do: byte-order mark, then the
-`charset=` of the content type, then a `<meta charset>` / XML declaration near the top, then strict UTF-8,
-then charset detection (charset_normalizer), and windows-1252 with replacement characters as the last resort.
+Where bytes become text: here, once. Bare raw records, envelopes carrying `raw_base64`, `newswire process`
+and `newswire ingest` hand the page's bytes to `clean`, which decodes them with `decode_page` (the order of
+the encoding sources is in its docstring); only an envelope's `raw` string arrives as text, decoded by its
+producer. `sniff_content_type` tells HTML from a text scrape on the same bytes (a byte-order mark first).
 """
 
 from __future__ import annotations
@@ -16,6 +15,8 @@ import re
 import unicodedata
 
 from charset_normalizer import from_bytes
+
+from workers.stages.clean.limits import CleanError
 
 # Invisible characters that scrapes carry along; they break word matching but never carry meaning here.
 _INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
@@ -30,11 +31,21 @@ PARAGRAPH_SEPARATOR = "\n\n"
 # How far into the page a <meta charset> is looked for (the HTML standard's prescan reads 1024 bytes;
 # pages with long <head> scripts put it later).
 CHARSET_PRESCAN_BYTES = 4096
+# http-equiv="Content-Type" content="text/html; charset=..." is covered by the same pattern: the charset
+# stands inside the <meta> tag either way.
 _DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)|<\?xml[^>]+encoding\s*=\s*["']([\w.:-]+)""", re.IGNORECASE)
 _CONTENT_TYPE_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 # Labels browsers treat as windows-1252 (a superset that also decodes the 0x80-0x9F range sensibly).
 _WINDOWS_1252_ALIASES = {"latin_1", "iso8859-1", "ascii"}
+# A declared or tried encoding is accepted with a few undecodable bytes (a stray byte in a UTF-8 page, a
+# character pasted from another page) but not with more than this share of replacement characters: then
+# the label is wrong and the next source of the encoding is asked.
+MAX_REPLACED_SHARE = 0.001
+DETECTION_SAMPLE_BYTES = 256 * 1024
+BINARY_SNIFF_BYTES = 4096
+_HTML_START = re.compile(r"^\s*(<!doctype html|<html|<head|<body|<!--|<\?xml|<meta|<div|<article|<p[\s>])", re.IGNORECASE)
+SNIFF_BYTES = 2048
 
 
 def _codec(label: str | None) -> str | None:
@@ -48,24 +59,67 @@ def _codec(label: str | None) -> str | None:
     return "cp1252" if name in _WINDOWS_1252_ALIASES else name
 
 
-def decode_page(data: bytes, content_type: str = "") -> str:
-    """Text of a page given as bytes (see the module docstring for the order of the encoding sources)."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom):].decode(encoding, "replace")
+def _byte_order_mark(data: bytes) -> tuple[bytes, str] | None:
+    return next(((bom, encoding) for bom, encoding in _BOMS if data.startswith(bom)), None)
+
+
+def _declared_labels(data: bytes, content_type: str) -> list[str]:
+    """Charset labels in the order they count: the content type's, then the page's own declaration."""
     header = _CONTENT_TYPE_CHARSET.search(content_type or "")
     declared = _DECLARED_CHARSET.search(data[:CHARSET_PRESCAN_BYTES])
-    for label in (header.group(1) if header else None, (declared.group(1) or declared.group(2)).decode("ascii", "ignore") if declared else None):
-        encoding = _codec(label)
-        if encoding and not encoding.startswith("utf-16"):  # a UTF-16 label on bytes without a BOM is wrong
-            return data.decode(encoding, "replace")
+    labels = [header.group(1)] if header else []
+    if declared:
+        labels.append((declared.group(1) or declared.group(2)).decode("ascii", "ignore"))
+    return labels
+
+
+def _decoded_if_plausible(data: bytes, encoding: str) -> str | None:
     try:
-        return data.decode("utf-8")
+        return data.decode(encoding)
     except UnicodeDecodeError:
-        pass
-    guess = from_bytes(data[: 256 * 1024]).best()
+        text = data.decode(encoding, "replace")
+    return text if text.count("\ufffd") <= MAX_REPLACED_SHARE * len(text) + 1 else None
+
+
+def decode_page(data: bytes, content_type: str = "") -> str:
+    """Text of a page given as bytes: the one place where newswire turns page bytes into text.
+
+    Sources of the encoding, first that holds wins: byte-order mark (UTF-8, UTF-16), the `charset=` of the
+    content type, the page's `<meta charset>` / http-equiv / XML declaration in its first 4 KB, UTF-8,
+    charset detection (charset_normalizer). A declared label that leaves more than 0.1 % replacement
+    characters is taken for a wrong label and the next source is asked; if detection finds nothing either,
+    the first declared label is used anyway, as a browser would. Raises CleanError("binary") for NUL bytes
+    in a page without a UTF-16 byte-order mark and CleanError("undecodable") when no source gives text.
+    """
+    bom = _byte_order_mark(data)
+    if bom is not None:
+        return data[len(bom[0]):].decode(bom[1], "replace")
+    if b"\x00" in data[:BINARY_SNIFF_BYTES]:
+        raise CleanError("binary", "NUL bytes in a page without a UTF-16 byte-order mark")
+    # A UTF-16 label on bytes without a byte-order mark is wrong (they would be full of NUL bytes).
+    declared = [encoding for encoding in map(_codec, _declared_labels(data, content_type))
+                if encoding and not encoding.startswith("utf-16")]
+    for encoding in (*declared, "utf-8"):
+        text = _decoded_if_plausible(data, encoding)
+        if text is not None:
+            return text
+    guess = from_bytes(data[:DETECTION_SAMPLE_BYTES]).best()
     encoding = _codec(guess.encoding) if guess is not None else None
-    return data.decode(encoding or "cp1252", "replace")
+    if encoding:
+        return data.decode(encoding, "replace")
+    if declared:
+        return data.decode(declared[0], "replace")
+    raise CleanError("undecodable", "not UTF-8, no declared charset, and charset detection recognises no encoding")
+
+
+def sniff_content_type(raw: str | bytes) -> str:
+    """text/html when the page starts like HTML (after a byte-order mark), else text/plain."""
+    if isinstance(raw, bytes):
+        bom = _byte_order_mark(raw)
+        head = raw[: 2 * SNIFF_BYTES]
+        # Tags are ASCII: latin-1 reads them from any ASCII-compatible encoding without failing.
+        raw = head[len(bom[0]):].decode(bom[1], "ignore") if bom else head.decode("latin-1")
+    return "text/html" if _HTML_START.match(raw[:SNIFF_BYTES].lstrip("\ufeff")) else "text/plain"
 
 
 def _has_invalid(text: str, utf8: bytes) -> bool:

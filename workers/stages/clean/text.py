@@ -17,7 +17,9 @@ from workers.stages.clean.limits import Deadline
 from workers.stages.clean.normalize import join_paragraphs, normalise_text
 from workers.types import CleanedPage
 
-CONTENT, NOISE, BREAK = "content", "noise", "break"
+# STAMP: a live blog's clock stamp, which costs in the block selection like any short line (between the
+# headlines of a link list it keeps the run out of the list) but is not article text.
+CONTENT, NOISE, BREAK, STAMP = "content", "noise", "break", "stamp"
 
 # Longest line (in words) still taken for a caption, a related-link headline, a timestamp or a promo line.
 CAPTION_MAX_WORDS = 25
@@ -58,7 +60,7 @@ def classify_lines(lines: list[str], title: str, deadline: Deadline | None = Non
     title_tokens = bp.tokens(title)
     occurrences = Counter(line.strip() for line in lines)
     section = None
-    in_related_list = False
+    in_related_list = after_marker = False
     after_credit = False
     labelled = []
     for index, raw in enumerate(lines):
@@ -67,7 +69,7 @@ def classify_lines(lines: list[str], title: str, deadline: Deadline | None = Non
         line = raw.strip()
         words = bp.word_count(line)
         kind = CONTENT
-        related_list_follows = credit_seen = False
+        related_list_follows = credit_seen = marker_seen = False
         label_section = bp.section_from_label(line)
         related = bp.RELATED_MARKER.match(line)
         if label_section:
@@ -75,30 +77,33 @@ def classify_lines(lines: list[str], title: str, deadline: Deadline | None = Non
             kind = BREAK
         elif bp.LIST_HEADER.match(line):
             kind = BREAK
-        elif words == 0 or bp.tokens(line) == title_tokens or bp.AD_LABEL.match(line):
+        elif words == 0 or bp.tokens(line) == title_tokens or bp.AD_LABEL.match(line) or bp.SHARE_BAR.match(line):
             kind = NOISE
         elif occurrences[line] >= REPEATED_MIN_COUNT and words <= REPEATED_MAX_WORDS:
             kind = NOISE
         elif related:
             kind = NOISE
-            related_list_follows = not related.group("headline")  # a bare marker: linked headlines follow
-        elif in_related_list and words <= RELATED_LINK_MAX_WORDS and not bp.ends_like_sentence(line):
+            related_list_follows = marker_seen = not related.group("headline")  # a bare marker: linked headlines follow
+        elif in_related_list and words <= RELATED_LINK_MAX_WORDS and (after_marker or not bp.ends_like_sentence(line)):
+            # the line right after the marker is its headline even when it asks a question or ends with a full stop
             kind = NOISE
             related_list_follows = True
         elif bp.CREDIT.match(line):
             kind = NOISE
-            credit_seen = True
+            credit_seen = words <= bp.CREDIT_ONLY_MAX_WORDS
         elif after_credit and words <= CAPTION_MAX_WORDS:
             kind = NOISE  # the caption that follows a credit
         elif words <= CAPTION_MAX_WORDS and bp.CREDIT_SUFFIX.search(line):
             kind = NOISE  # a caption ending with its credit
         elif words <= TIMESTAMP_MAX_WORDS and bp.TIMESTAMP.search(line):
             kind = NOISE
+        elif words <= TIMESTAMP_MAX_WORDS and bp.CLOCK_STAMP.match(line):
+            kind = STAMP
         elif bp.is_teaser(line):
             kind = NOISE
         elif words <= PROMO_MAX_WORDS and bp.is_promo(line):
             kind = NOISE
-        in_related_list, after_credit = related_list_follows, credit_seen
+        in_related_list, after_credit, after_marker = related_list_follows, credit_seen, marker_seen
         labelled.append(ScrapedLine(line, kind))
     return labelled, section
 
