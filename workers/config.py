@@ -62,6 +62,12 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0  # 0 = the stage's default port from STAGE_METRICS_PORTS
     max_page_bytes: int = 5_000_000
+    # The shared multilingual encoder (workers/encoder/): "auto" = bf16 where the CPU has bf16 matrix units, else
+    # fp32; "fp32" forces the fallback. Threads per stage process; texts are cut to encoder_max_tokens tokens.
+    encoder_precision: str = "auto"
+    encoder_threads: int = 1
+    encoder_max_tokens: int = 128
+    encoder_batch_size: int = 32
 
     def topic(self, logical_name: str) -> str:
         return f"{self.topic_prefix}{logical_name}"

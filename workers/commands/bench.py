@@ -18,6 +18,7 @@ BENCHMARKS = {
     "index": "workers.benchmarks.index",
     "stages": "workers.benchmarks.stages",
     "soak": "workers.benchmarks.soak",
+    "encoder": "workers.benchmarks.encoder",
 }
 
 

