@@ -2,7 +2,8 @@
 
     clean     workers/stages/clean/      raw page -> title, body, date, section, ...
     language  workers/stages/language.py clean text -> language code and script
-    classify  workers/stages/classify.py title, body, section -> world | tech | politics | other
+    classify  workers/stages/embedding.py title, body -> the page embedding (shared encoder, workers/encoder/)
+              workers/stages/classify.py  title, body, section, embedding -> world | tech | politics | other
     enrich    workers/stages/enrich/     body -> people, organisations, places with canonical names
     dedup     workers/stages/dedup.py    body -> a MinHash signature (clusters: workers/runtime/dedup_store.py)
     index     index_document() below     -> the Elasticsearch document (written by workers/runtime/indexer.py)
@@ -20,6 +21,7 @@ from workers.envelope import decode_raw_record
 from workers.stages import classify as classify_stage
 from workers.stages import clean as clean_stage
 from workers.stages import dedup as dedup_stage
+from workers.stages import embedding as embedding_stage
 from workers.stages import enrich as enrich_stage
 from workers.stages import language as language_stage
 from workers.types import Page, to_dict
@@ -54,10 +56,22 @@ def clean_record(key: bytes | None, value: bytes | None, timestamp_ms: int | Non
     return clean_page(decode_raw_record(key, value, max_bytes), timestamp_ms)
 
 
+def classify_docs(docs: list[dict]) -> list[dict]:
+    """Page embedding + topic for a batch of documents: one batched encoder call for the whole batch."""
+    vectors = embedding_stage.embed_pages([(doc["clean"]["title"], doc["clean"]["body"]) for doc in docs])
+    return [_classified(doc, vector) for doc, vector in zip(docs, vectors)]
+
+
 def classify_doc(doc: dict) -> dict:
+    return classify_docs([doc])[0]
+
+
+def _classified(doc: dict, vector) -> dict:
     clean = doc["clean"]
-    topic = classify_stage.classify(clean["title"], clean["body"], doc["language"]["code"], clean.get("section"), doc.get("url"))
-    return {**doc, "topic": to_dict(topic), "models": {**doc["models"], "classify": classify_stage.MODEL_VERSION}}
+    topic = classify_stage.classify(clean["title"], clean["body"], doc["language"]["code"], clean.get("section"),
+                                    doc.get("url"), embedding=vector)
+    return {**doc, "topic": to_dict(topic), "embedding": embedding_stage.to_stored(vector),
+            "models": {**doc["models"], "classify": classify_stage.MODEL_VERSION, "embedding": embedding_stage.model_version()}}
 
 
 def enrich_doc(doc: dict) -> dict:
@@ -79,7 +93,7 @@ def _names(entities: list[dict], entity_type: str) -> list[str]:
 def index_document(doc: dict, indexed_at: datetime | None = None) -> dict:
     """The Elasticsearch `_source` for a fully processed page (its `_id` is doc["page_id"])."""
     clean, entities = doc["clean"], doc.get("entities", [])
-    return {
+    document = {
         "page_id": doc["page_id"],
         "url": doc.get("url"),
         "canonical_url": clean.get("canonical_url") or doc.get("url"),
@@ -108,6 +122,9 @@ def index_document(doc: dict, indexed_at: datetime | None = None) -> dict:
         "is_duplicate": False,
         "models": doc["models"],
     }
+    if doc.get("embedding"):  # documents classified before the page embedding existed have none
+        document["embedding"] = doc["embedding"]
+    return document
 
 
 def process_page(page: Page) -> dict:

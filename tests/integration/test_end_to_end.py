@@ -154,3 +154,31 @@ def test_health_endpoints_report_ready(pipeline):
             assert response.status == 200 and "kafka: ok" in body
     with urllib.request.urlopen("http://127.0.0.1:9404/readyz", timeout=10) as response:
         assert "search_engine: ok" in response.read().decode()
+
+
+def test_every_document_carries_its_page_embedding_and_knn_finds_it(pipeline, sample_documents):
+    """The page embedding is indexed as an int8 HNSW dense vector: the e5 query vector of a page's own title
+    finds that page first among the samples."""
+    from workers.encoder import get_encoder
+
+    expected, documents = sample_documents
+    page_id, document = next((pid, doc) for pid, doc in documents.items() if doc["lang"] == "en")
+    assert all(len(doc["embedding"]) == 384 for doc in documents.values())
+    mapping = pipeline.es.indices.get_mapping(index=pipeline.settings.index_alias)
+    field = next(iter(mapping.values()))["mappings"]["properties"]["embedding"]
+    assert field["type"] == "dense_vector" and field["index_options"]["type"] == "int8_hnsw"
+    query = get_encoder().queries([document["title"]])[0].tolist()
+    hits = pipeline.es.search(index=pipeline.settings.index_alias, size=1, source=False,
+                              knn={"field": "embedding", "query_vector": query, "k": 1, "num_candidates": 50,
+                                   "filter": {"ids": {"values": list(expected)}}})["hits"]["hits"]
+    assert hits[0]["_id"] == page_id
+
+
+def test_classify_worker_exports_the_encoder_precision_it_runs(pipeline, sample_documents):
+    from workers.encoder import get_encoder
+
+    with urllib.request.urlopen("http://127.0.0.1:9402/metrics", timeout=5) as response:
+        text = response.read().decode()
+    line = next(line for line in text.splitlines() if line.startswith("newswire_encoder_info{"))
+    assert 'stage="classify"' in line and 'runtime="openvino"' in line and line.endswith(" 1.0")
+    assert f'precision="{get_encoder().precision}"' in line

@@ -14,6 +14,7 @@ EVALUATORS = {
     "topics": "workers.evaluation.topics",
     "entities": "workers.evaluation.entities",
     "dedup": "workers.evaluation.dedup",
+    "retrieval": "workers.evaluation.retrieval",
 }
 
 

@@ -10,10 +10,14 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import orjson
 
 from workers.datasets import read_jsonl
 from workers.stages import classify as classify_stage
+from workers.stages import embedding as embedding_stage
+
+BATCH = 32  # the stream stage's batch size
 
 
 def add_arguments(parser) -> None:
@@ -35,7 +39,23 @@ def macro_scores(gold: list[str], predicted: list[str]) -> tuple[float, dict[str
     return macro, per_label
 
 
-def summarise(gold: list[str], predicted: list[str], langs: list[str]) -> dict:
+CALIBRATION_BINS = 10
+
+
+def expected_calibration_error(gold: list[str], predicted: list[str], confidences: list[float]) -> float:
+    """Top-label ECE: the gap between confidence and accuracy, averaged over 10 equal-width confidence bins,
+    weighted by their rows. 0 is perfectly calibrated."""
+    total, error = len(gold), 0.0
+    for low in np.linspace(0.0, 1.0, CALIBRATION_BINS, endpoint=False):
+        members = [i for i, c in enumerate(confidences) if low < c <= low + 1.0 / CALIBRATION_BINS]
+        if members:
+            accuracy = sum(gold[i] == predicted[i] for i in members) / len(members)
+            confidence = sum(confidences[i] for i in members) / len(members)
+            error += len(members) / total * abs(accuracy - confidence)
+    return error
+
+
+def summarise(gold: list[str], predicted: list[str], langs: list[str], confidences: list[float] | None = None) -> dict:
     macro, per_label = macro_scores(gold, predicted)
     by_lang: dict[str, list[int]] = defaultdict(list)
     for i, lang in enumerate(langs):
@@ -50,13 +70,16 @@ def summarise(gold: list[str], predicted: list[str], langs: list[str]) -> dict:
             "accuracy": round(sum(g == p for g, p in zip(lang_gold, lang_pred)) / len(rows), 4),
             "macro_f1": round(lang_macro, 4),
         }
-    return {
+    summary = {
         "n": len(gold),
         "accuracy": round(sum(g == p for g, p in zip(gold, predicted)) / len(gold), 4) if gold else 0.0,
         "macro_f1": round(macro, 4),
         "per_label": per_label,
         "per_lang": per_lang,
     }
+    if confidences is not None and gold:
+        summary["ece"] = round(expected_calibration_error(gold, predicted, confidences), 4)
+    return summary
 
 
 def labelled_rows(path: str | Path, limit: int | None = None, held_out_only: bool = False) -> list[dict]:
@@ -67,18 +90,22 @@ def labelled_rows(path: str | Path, limit: int | None = None, held_out_only: boo
 
 
 def evaluate(rows: list[dict]) -> dict:
-    classify_stage.load_model()  # load both models outside the timed loop
-    classify_stage.encode(["warm-up"])
+    classify_stage.load_model()  # load the models outside the timed loop
+    embedding_stage.embed_pages([("warm-up", "")])
     start = time.perf_counter()
+    # The classify worker embeds a stage batch at once; so does this loop.
+    vectors = np.vstack([embedding_stage.embed_pages([(row.get("title"), row.get("text")) for row in rows[i : i + BATCH]])
+                         for i in range(0, len(rows), BATCH)])
     # A row's `url` and `section`, where the data set has them, are given as the clean stage gives them in
     # production: the classifier uses them as hints.
-    predicted = [
+    topics = [
         classify_stage.classify(row.get("title") or "", row.get("text") or "", row.get("lang") or "",
-                                section=row.get("section"), url=row.get("url")).label
-        for row in rows
+                                section=row.get("section"), url=row.get("url"), embedding=vector)
+        for row, vector in zip(rows, vectors)
     ]
     elapsed = time.perf_counter() - start
-    result = summarise([row["label"] for row in rows], predicted, [row.get("lang") or "?" for row in rows])
+    result = summarise([row["label"] for row in rows], [topic.label for topic in topics],
+                       [row.get("lang") or "?" for row in rows], [topic.score for topic in topics])
     result["docs_per_second"] = round(len(rows) / elapsed, 1) if elapsed > 0 else 0.0
     return result
 
@@ -90,7 +117,7 @@ def run(args) -> int:
         return 1
     result = evaluate(rows)
     print(f"{args.data}: n={result['n']} accuracy={result['accuracy']:.4f} macro_f1={result['macro_f1']:.4f} "
-          f"docs/s={result['docs_per_second']}")
+          f"ece={result['ece']:.4f} docs/s={result['docs_per_second']} (encoder included)")
     for label, scores in result["per_label"].items():
         print(f"  {label:9s} P={scores['precision']:.3f} R={scores['recall']:.3f} F1={scores['f1']:.3f} n={scores['n']}")
     for lang, scores in result["per_lang"].items():

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import orjson
 
 from workers import pipeline
+from workers.encoder import get_encoder
 from workers.envelope import EnvelopeError
 from workers.stages.clean import CleanError
 
@@ -52,12 +53,12 @@ def _clean(record: Record, max_bytes: int) -> dict:
     return pipeline.clean_record(record.key, record.value, record.timestamp_ms, max_bytes)
 
 
-def _classify(record: Record, max_bytes: int) -> dict:
-    return pipeline.classify_doc(_decode_doc(record.value))
-
-
 def _enrich(record: Record, max_bytes: int) -> dict:
     return pipeline.fingerprint_doc(pipeline.enrich_doc(_decode_doc(record.value)))
+
+
+def _classify(record: Record, max_bytes: int) -> dict:
+    return pipeline.classify_doc(_decode_doc(record.value))
 
 
 TRANSFORMS = {"clean": _clean, "classify": _classify, "enrich": _enrich}
@@ -75,13 +76,41 @@ def transform_one(stage: str, record: Record, max_bytes: int) -> Outcome:
 
 
 def transform_batch(stage: str, records: list[Record], max_bytes: int) -> list[Outcome]:
+    if stage == "classify":
+        return _classify_batch(records)
     return [transform_one(stage, record, max_bytes) for record in records]
 
 
-def warm_up(stage: str) -> None:
-    """Load the stage's model in the pool process before the first record arrives."""
+def _classify_batch(records: list[Record]) -> list[Outcome]:
+    """The classify stage's encoder runs once for the whole batch; a record it cannot take is isolated by running
+    the batch's documents one by one."""
+    started = time.perf_counter()
+    outcomes: list[Outcome | None] = [None] * len(records)
+    docs, positions = [], []
+    for position, record in enumerate(records):
+        try:
+            docs.append(_decode_doc(record.value))
+            positions.append(position)
+        except EnvelopeError as error:
+            outcomes[position] = Outcome(False, None, error.reason, str(error), 0.0)
+    try:
+        classified = pipeline.classify_docs(docs)
+    except Exception:  # noqa: BLE001 - one bad document must not fail its neighbours: find it
+        for position in positions:
+            outcomes[position] = transform_one("classify", records[position], 0)
+        return outcomes
+    share = (time.perf_counter() - started) / max(1, len(docs))
+    for position, doc in zip(positions, classified):
+        outcomes[position] = Outcome(True, orjson.dumps(doc), None, None, share)
+    return outcomes
+
+
+def warm_up(stage: str) -> dict | None:
+    """Load the stage's model in the pool process before the first record arrives; the classify stage returns what
+    its encoder runs on (runtime, precision, instruction set), for the worker's metrics."""
     if stage == "classify":
         pipeline.classify_stage.classify("Warm-up", "A sentence to load the model.", "en")
-        pipeline.classify_stage.encode(["warm-up"])  # the encoder otherwise loads on the first unsure article
-    elif stage == "enrich":
+        return get_encoder().description()
+    if stage == "enrich":
         pipeline.enrich_stage.extract_entities("A sentence about London to load the model.", "en")
+    return None

