@@ -1,20 +1,33 @@
-"""Known names: curated people/organisations/places and CLDR country and city names in many languages.
+"""Known names: curated people/organisations/places, CLDR country and city names in many languages,
+and GeoNames cities of 100,000 people or more.
 
 Entries map a sequence of token match keys to (type, canonical). "Generic" aliases (e.g. "National
 Security Council") only resolve to their entry when a full alias of it occurs in the same text.
+
+The tagger sees the curated and CLDR names (gazetteer features, completion: `match`); GeoNames
+cities only give canonical names to places the tagger found (`lookup`), because the CRF was trained
+without them and many are also common words. `lookup` also finds spelling variants: first the exact
+match key, then the phonetic key (text.phonetic_key) for a name of the mention's type, then, for
+Devanagari, the nearest alias of that type with the same consonants (गुटेरिस → गुटेरेस).
 """
 
 from __future__ import annotations
 
+import difflib
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-from workers.stages.enrich.text import match_key, tokenize
+from workers.stages.enrich.text import is_devanagari, match_key, phonetic_name_key, tokenize
 
 MAX_NAME_TOKENS = 8
+# The nearest-alias step: consonants a name needs (shorter ones sound like too many names), how alike
+# the phonetic keys must be, and how far ahead of a different name the best must be.
+MIN_FUZZY_CONSONANTS = 3
+MIN_FUZZY_SIMILARITY = 0.8
+FUZZY_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -22,7 +35,8 @@ class Name:
     type: str
     canonical: str
     generic: bool = False
-    curated: bool = False  # from curated.tsv (its type is trusted over the CRF's), else from CLDR
+    curated: bool = False  # from curated.tsv (its type is trusted over the CRF's), else from CLDR or GeoNames
+    tags: bool = True  # the tagger uses it (features, completion); GeoNames cities only name places
 
 
 @dataclass(frozen=True)
@@ -36,21 +50,72 @@ def name_key(alias: str) -> tuple[str, ...]:
     return tuple(match_key(token) for token, _, _ in tokenize(alias))
 
 
+def consonant_skeleton(phonetic: str) -> str:
+    """The consonants (and word breaks) of a Devanagari phonetic key: the index of the nearest-alias step."""
+    return "".join(char for char in phonetic if "\u0915" <= char <= "\u0939" or char == " ")
+
+
 class Gazetteer:
     def __init__(self) -> None:
-        self.names: dict[tuple[str, ...], Name] = {}
+        self.names: dict[tuple[str, ...], Name] = {}  # what the tagger sees
+        self.place_names: dict[tuple[str, ...], Name] = {}  # names for lookup only (tags=False)
         # First key of every name → its longest name's length: most tokens start no name, and
         # those are skipped with one dict lookup instead of one per possible length.
         self._longest_from: dict[str, int] = {}
+        # (type, phonetic key) → name; the first name added under a key keeps it (curated, then
+        # CLDR, then GeoNames by population), so a variant never takes a lesser entry's name.
+        self._by_sound: dict[tuple[str, str], Name] = {}
+        self._by_skeleton: dict[tuple[str, str], list[tuple[str, Name]]] = {}
 
     def add(self, alias: str, name: Name, override: bool = False) -> None:
-        key = name_key(alias)
-        if key and len(key) <= MAX_NAME_TOKENS and (override or key not in self.names):
-            self.names[key] = name
-            self._longest_from[key[0]] = max(len(key), self._longest_from.get(key[0], 0))
+        tokens = [token for token, _, _ in tokenize(alias)]
+        key = tuple(match_key(token) for token in tokens)
+        if not key or len(key) > MAX_NAME_TOKENS:
+            return
+        table = self.names if name.tags else self.place_names
+        if override or (key not in table and key not in self.names):
+            table[key] = name
+            if name.tags:
+                self._longest_from[key[0]] = max(len(key), self._longest_from.get(key[0], 0))
+        if name.generic:
+            return  # generic aliases need the full name in the text: exact matches only
+        phonetic = phonetic_name_key(tokens)
+        if (name.type, phonetic) not in self._by_sound or override:
+            self._by_sound[name.type, phonetic] = name
+        if is_devanagari(phonetic):
+            skeleton = consonant_skeleton(phonetic)
+            if len(skeleton.replace(" ", "")) >= MIN_FUZZY_CONSONANTS:
+                self._by_skeleton.setdefault((name.type, skeleton), []).append((phonetic, name))
 
-    def lookup(self, tokens: list[str]) -> Name | None:
-        return self.names.get(tuple(match_key(token) for token in tokens))
+    def lookup(self, tokens: list[str], entity_type: str | None = None) -> Name | None:
+        """The name these tokens spell: exactly a name of any type; with the mention's type, also a
+        place for lookup only, a phonetic variant or the nearest Devanagari alias of that type."""
+        key = tuple(match_key(token) for token in tokens)
+        name = self.names.get(key)
+        if name is not None or entity_type is None:
+            return name
+        if entity_type == "LOC" and key in self.place_names:
+            return self.place_names[key]
+        phonetic = phonetic_name_key(tokens)
+        name = self._by_sound.get((entity_type, phonetic))
+        if name is not None or not is_devanagari(phonetic):
+            return name
+        return self._nearest(phonetic, entity_type)
+
+    def _nearest(self, phonetic: str, entity_type: str) -> Name | None:
+        """The alias of this type with the same consonants whose phonetic key is most alike, if it
+        is alike enough and clearly ahead of any alias of another name."""
+        best: dict[str, tuple[float, Name]] = {}  # canonical → its most alike alias
+        for alias, name in self._by_skeleton.get((entity_type, consonant_skeleton(phonetic)), ()):
+            similarity = difflib.SequenceMatcher(None, phonetic, alias).ratio()
+            if similarity > best.get(name.canonical, (0.0, name))[0]:
+                best[name.canonical] = (similarity, name)
+        ranked = sorted(best.values(), key=lambda scored: -scored[0])
+        if not ranked or ranked[0][0] < MIN_FUZZY_SIMILARITY:
+            return None
+        if len(ranked) > 1 and ranked[0][0] - ranked[1][0] < FUZZY_MARGIN:
+            return None
+        return ranked[0][1]
 
     def match(self, keys: list[str]) -> list[Match]:
         """Longest matches, left to right, over already-computed token match keys."""
@@ -84,7 +149,8 @@ def read_curated(path: Path) -> list[tuple[Name, list[str]]]:
 
 
 def load_gazetteer(model_dir: Path) -> Gazetteer:
-    """Curated names first (they win), then the CLDR names the trainer extracted from babel."""
+    """Curated names first (they win), then the CLDR names the trainer extracted from babel, then
+    the GeoNames cities of `newswire train names`, most populous first (lookup only)."""
     gazetteer = Gazetteer()
     for name, aliases in read_curated(model_dir / "curated.tsv"):
         for alias in aliases:
@@ -93,4 +159,9 @@ def load_gazetteer(model_dir: Path) -> Gazetteer:
     for entity_type, canonical, aliases in cldr_names:
         for alias in aliases:
             gazetteer.add(alias, Name(entity_type, canonical))
+    cities = orjson.loads(gzip.decompress((model_dir / "geonames_cities.json.gz").read_bytes()))
+    for canonical, _country, _population, aliases in cities:
+        name = Name("LOC", canonical, tags=False)
+        for alias in aliases:
+            gazetteer.add(alias, name)
     return gazetteer

@@ -45,10 +45,11 @@ class Resources:
 @cache
 def resources() -> Resources:
     lexicon_counts = orjson.loads(gzip.decompress((MODEL_DIR / "name_lexicon.json.gz").read_bytes()))
+    spellings = orjson.loads(gzip.decompress((MODEL_DIR / "name_pairs.json.gz").read_bytes()))
     ambiguous = orjson.loads((MODEL_DIR / "ambiguous_names.json").read_bytes())
     return Resources(
         gazetteer=load_gazetteer(MODEL_DIR),
-        lexicon=NameLexicon(lexicon_counts),
+        lexicon=NameLexicon(lexicon_counts, spellings),
         ambiguous={script: frozenset(tuple(key) for key in keys) for script, keys in ambiguous.items()},
     )
 

@@ -1,9 +1,11 @@
 """Latin spelling of names written in other scripts, for canonical names of entities no table knows.
 
-Devanagari gets a news-style romanisation (the spelling Indian English papers use: "sh", "ch", no
-diacritics) with Hindi schwa deletion; the result is then snapped to the nearest spelling in a
-lexicon of Latin-script name tokens when one sounds the same (जॉन → "jon" → "John",
-किर्बी → "kirbi" → "Kirby"). Other scripts go through anyascii.
+A Devanagari word is, in order: an English spelling learnt from parallel Hindi/English sentences
+(`name_pairs.json.gz`, `newswire train names`: एजियन → "Aegean"); for organisations, an initialism
+spelled in English letter names (सीआईआई → "CII"); else a news-style romanisation (the spelling
+Indian English papers use: "sh", "ch", no diacritics) with Hindi schwa deletion, snapped to the
+nearest spelling in a lexicon of Latin-script name tokens when one sounds the same (जॉन → "jon" →
+"John", किर्बी → "kirbi" → "Kirby"). Other scripts go through anyascii.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import unicodedata
 from functools import lru_cache
 
 from anyascii import anyascii
+
+from workers.stages.enrich.text import is_devanagari, match_key
 
 _CONSONANTS = {
     "क": "k", "ख": "kh", "ग": "g", "घ": "gh", "ङ": "n",
@@ -36,6 +40,17 @@ _VOWEL_SIGNS = {
 }
 _VIRAMA, _NUKTA, _ANUSVARA, _CHANDRABINDU, _VISARGA = "्", "़", "ं", "ँ", "ः"
 _LABIALS = ("p", "b", "m")
+# English letters as Hindi writes their names (बीजेपी = B J P), match keys (no nukta: ज़ेड = जेड).
+_LETTER_NAMES = {
+    "ए": "A", "बी": "B", "सी": "C", "डी": "D", "ई": "E", "एफ": "F", "जी": "G", "एच": "H", "आई": "I",
+    "जे": "J", "के": "K", "एल": "L", "एम": "M", "एन": "N", "ओ": "O", "पी": "P", "क्यू": "Q", "आर": "R",
+    "एस": "S", "टी": "T", "यू": "U", "वी": "V", "डब्ल्यू": "W", "डबल्यू": "W", "एक्स": "X", "वाई": "Y",
+    "जेड": "Z", "ज़ेड": "Z",
+}
+_LONGEST_LETTER_NAME = max(map(len, _LETTER_NAMES))
+# A spelling a name snaps to may be this many letters longer or shorter than the romanisation
+# (पिचाई "pichai" is not "Pic", सुंदर "sundar" not "Soundarya").
+_MAX_SNAP_LENGTH_CHANGE = 2
 
 
 def romanize_devanagari(word: str) -> str:
@@ -96,6 +111,31 @@ def romanize_devanagari(word: str) -> str:
     return "".join(out)
 
 
+def initialism(word: str) -> str | None:
+    """The capitals of a word spelled in English letter names (आईएमएफ → "IMF"), if it is one word
+    of two or more letter names and nothing else."""
+    key, letters, i = match_key(word), [], 0
+    while i < len(key):
+        for length in range(min(_LONGEST_LETTER_NAME, len(key) - i), 0, -1):
+            letter = _LETTER_NAMES.get(key[i : i + length])
+            # A letter name ends a syllable: ए of एफ or एल is not the letter A when a consonant follows.
+            if letter is not None and not (i + length < len(key) and key[i + length] in "्ािीुूेैोौंः"):
+                letters.append(letter)
+                i += length
+                break
+        else:
+            return None
+    return "".join(letters) if len(letters) >= 2 else None
+
+
+def abbreviation(word: str) -> str:
+    """An organisation's abbreviation in capitals: initialisms by their letters (सीआईआई → "CII"),
+    acronyms read as words by their sound (इसरो → "ISRO"), Latin ones as written."""
+    if not is_devanagari(word):
+        return word.upper()
+    return initialism(word) or romanize_devanagari(word).upper()
+
+
 def sound_key(latin: str) -> str:
     """A loose spelling that English and romanised Hindi share: silent and aspirate h dropped,
     y as i, w as v, z as j, c/q as k (s before e/i), ph as f, doubled letters once."""
@@ -126,11 +166,13 @@ def skeleton(key: str) -> str:
 
 
 class NameLexicon:
-    """Latin-script name words with how often each was a PER, ORG and LOC word, looked up by sound."""
+    """Latin-script name words with how often each was a PER, ORG and LOC word, looked up by sound,
+    and the English spellings of Hindi name words learnt from parallel text (match key → word)."""
 
     TYPES = ("PER", "ORG", "LOC")
 
-    def __init__(self, type_counts: dict[str, list[int]]):
+    def __init__(self, type_counts: dict[str, list[int]], spellings: dict[str, str] | None = None):
+        self.spellings = spellings or {}
         self._by_skeleton: dict[str, list[tuple[str, str, int]]] = {}
         self._types = {}
         # Bounded: a long-running worker meets an endless stream of new words.
@@ -140,12 +182,21 @@ class NameLexicon:
             self._by_skeleton.setdefault(skeleton(key), []).append((name, key, sum(counts)))
             self._types[name] = self.TYPES[max(range(len(counts)), key=counts.__getitem__)]
 
-    def closest(self, romanized: str, entity_type: str | None = None, min_similarity: float = 0.75) -> str | None:
-        """The commonest name spelled most alike with the same consonants (and usual type, if given)."""
+    def closest(
+        self,
+        romanized: str,
+        entity_type: str | None = None,
+        min_similarity: float = 0.75,
+        max_length_change: int | None = None,
+    ) -> str | None:
+        """The commonest name spelled most alike with the same consonants (and usual type, if given;
+        at most max_length_change letters longer or shorter, if given)."""
         key = sound_key(romanized)
         best, best_score = None, 0.0
         for name, name_key, count in self._by_skeleton.get(skeleton(key), ()):
             if entity_type is not None and self._types[name] != entity_type:
+                continue
+            if max_length_change is not None and abs(len(name_key) - len(key)) > max_length_change:
                 continue
             similarity = difflib.SequenceMatcher(None, key, name_key).ratio()
             if similarity < min_similarity:
@@ -166,13 +217,19 @@ class NameLexicon:
 
 
 def latin_name(words: list[str], lexicon: NameLexicon | None, entity_type: str | None = None) -> str:
-    """Title-cased Latin spelling of a multi-word name in any script; Devanagari words snap to a
-    lexicon name of the entity's type that sounds the same."""
+    """Title-cased Latin spelling of a multi-word name in any script; Devanagari words take a learnt
+    English spelling, an organisation's initialism its capitals, others snap to a lexicon name of
+    the entity's type that sounds the same."""
     out = []
     for word in words:
-        if any("\u0900" <= char <= "\u097f" for char in word):
+        if is_devanagari(word):
+            learnt = lexicon.spellings.get(match_key(word)) if lexicon else None
+            letters = initialism(word) if entity_type == "ORG" else None
+            if learnt or letters:
+                out.append(learnt or letters)
+                continue
             romanized = romanize_devanagari(word)
-            match = lexicon.closest(romanized, entity_type) if lexicon else None
+            match = lexicon.closest(romanized, entity_type, max_length_change=_MAX_SNAP_LENGTH_CHANGE) if lexicon else None
             out.append(match or romanized.capitalize())
         elif word.isascii():
             out.append(word)
