@@ -28,6 +28,7 @@ from pathlib import Path
 import orjson
 
 from workers.datasets import read_jsonl, shared_data_dir
+from workers.stages.enrich.gazetteer import load_gazetteer
 from workers.stages.enrich.model import MODEL_DIR
 from workers.stages.enrich.text import is_devanagari, match_key, tokenize
 from workers.stages.enrich.translit import romanize_devanagari, skeleton, sound_key
@@ -179,13 +180,17 @@ def build_geonames_cities(evidence: tuple[Counter, Counter, Counter]) -> tuple[l
     return table, dropped
 
 
-def aligned_name_pairs(data_dir: Path, evidence: tuple[Counter, Counter, Counter]) -> dict[str, str]:
+def aligned_name_pairs(
+    data_dir: Path, evidence: tuple[Counter, Counter, Counter], table_names: set[str]
+) -> dict[str, str]:
     """Hindi word (match key) → English word, from SIB-200's parallel sentences: each Devanagari
     word is paired with the capitalised English word of the same sentence it sounds most like, if
     their sound keys share the consonant skeleton and are ≥ PAIR_MIN_SIMILARITY alike. The commonest
     English word per Hindi word wins (ties: alphabetical). Common words on either side are left
     out: a Hindi word that is common (as for cities) and an English word the English text also
-    writes in lower case (बहुत/But, रिबर/River are chance likenesses)."""
+    writes in lower case (बहुत/But, रिबर/River are chance likenesses). So are the names the tables
+    hold (`table_names`): their Hindi spellings are in the tables, and another Hindi word aligned to
+    one is mostly its adjective (ईरानी "Iranian" with Iran)."""
     by_sentence: dict[str, dict[str, str]] = defaultdict(dict)
     for row in read_jsonl(data_dir / "topic_sib200" / "data.jsonl.gz"):
         by_sentence[row["flores_index_id"]][row["lang"]] = row["text"]
@@ -206,6 +211,7 @@ def aligned_name_pairs(data_dir: Path, evidence: tuple[Counter, Counter, Counter
             and len(token) > 2
             and not token.isupper()
             and token.lower() not in lower_case_english
+            and token not in table_names
         ]
         english_keys = [(token, sound_key(token)) for token in english]
         for word, _, _ in tokenize(texts["hi"]):
@@ -235,7 +241,8 @@ def run(args) -> int:
     (MODEL_DIR / "geonames_cities.json.gz").write_bytes(gzip.compress(orjson.dumps(cities), mtime=0))
     aliases = sum(len(city[3]) for city in cities)
     print(f"geonames: {len(cities)} cities, {aliases} aliases ({dropped} Devanagari aliases dropped as common words)")
-    pairs = aligned_name_pairs(data_dir, evidence)
+    table_names = {canonical for _, _, canonical in load_gazetteer(MODEL_DIR).canonical_names()}
+    pairs = aligned_name_pairs(data_dir, evidence, table_names)
     (MODEL_DIR / "name_pairs.json.gz").write_bytes(
         gzip.compress(json.dumps(pairs, ensure_ascii=False, sort_keys=True).encode(), mtime=0)
     )

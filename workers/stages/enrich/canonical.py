@@ -64,11 +64,27 @@ def _sounds_like(devanagari: list[str], latin: list[str]) -> bool:
     return True
 
 
-def _latin_counterpart(words: list[str], entity_type: str, latin_mentions: list[tuple[list[str], str, str]]) -> str | None:
-    """The canonical of a Latin-script mention of this type that these Devanagari words sound like:
-    all of it, or for a person its first or last words (मस्क ~ Elon Musk)."""
+def _latin_names(words: list[str]) -> list[list[str]]:
+    """Runs of capitalised Latin-script words (a Hindi text's "एलन मस्क (Elon Musk)"), which the
+    Devanagari tagger leaves untagged."""
+    runs, run = [], []
+    for word in [*words, ""]:
+        if word[:1].isupper() and word.isascii() and word.replace("-", "").isalpha():
+            run.append(word)
+        elif run:
+            runs.append(run)
+            run = []
+    return runs
+
+
+def _latin_counterpart(
+    words: list[str], entity_type: str, latin_mentions: list[tuple[list[str], str | None, str]]
+) -> str | None:
+    """The canonical of a Latin-script mention of this type (or an untagged Latin name, type None)
+    that these Devanagari words sound like: all of it, or for a person its first or last words
+    (मस्क ~ Elon Musk)."""
     for latin_words, latin_type, canonical in latin_mentions:
-        if latin_type != entity_type:
+        if latin_type not in (entity_type, None):
             continue
         candidates = [latin_words]
         if entity_type == "PER" and len(latin_words) > len(words):
@@ -138,6 +154,10 @@ def canonical_names(words: list[str], mentions: list[tuple[int, int, str]]) -> l
         for i, (span_words, entity_type) in enumerate(spans)
         if not any(is_devanagari(word) for word in span_words) and any(word.isalpha() for word in span_words)
     ]
+    if any(is_devanagari(word) for word in words):
+        for run in _latin_names(words):
+            name = gazetteer.lookup(run)
+            latin_mentions.append((run, None, name.canonical if name else " ".join(run)))
     # Longer person mentions first, so "पुतिन" links to "व्लादिमीर पुतिन" and not the reverse.
     order = sorted(range(len(spans)), key=lambda i: (spans[i][1] != "PER", -len(spans[i][0]), i))
     full_names: list[tuple[list[str], str]] = []  # person mentions resolved so far: phonetic keys, canonical

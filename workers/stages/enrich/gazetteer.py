@@ -4,17 +4,20 @@ and GeoNames cities of 100,000 people or more.
 Entries map a sequence of token match keys to (type, canonical). "Generic" aliases (e.g. "National
 Security Council") only resolve to their entry when a full alias of it occurs in the same text.
 
-The tagger sees the curated and CLDR names (gazetteer features, completion: `match`); GeoNames
-cities only give canonical names to places the tagger found (`lookup`), because the CRF was trained
-without them and many are also common words. `lookup` also finds spelling variants: first the exact
-match key, then the phonetic key (text.phonetic_key) for a name of the mention's type, then, for
-Devanagari, the nearest alias of that type with the same consonants (गुटेरिस → गुटेरेस).
+The tagger sees curated.tsv and the CLDR names (gazetteer features, completion: `match`), the
+names its CRF was trained with. curated_names.tsv and the GeoNames cities only give canonical names
+to mentions the tagger found (`lookup`): adding them to the tagger's features would change what the
+CRF finds without retraining it, and many city names are also common words. `lookup` also finds
+spelling variants: first the exact match key, then the phonetic key (text.phonetic_key) for a name
+of the mention's type, then, for Devanagari, the nearest alias of that type with the same
+consonants (गुटेरिस → गुटेरेस).
 """
 
 from __future__ import annotations
 
 import difflib
 import gzip
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +38,8 @@ class Name:
     type: str
     canonical: str
     generic: bool = False
-    curated: bool = False  # from curated.tsv (its type is trusted over the CRF's), else from CLDR or GeoNames
-    tags: bool = True  # the tagger uses it (features, completion); GeoNames cities only name places
+    curated: bool = False  # hand-written (curated.tsv, curated_names.tsv), else from CLDR or GeoNames
+    tags: bool = True  # the tagger uses it (features, completion; a curated type is trusted over the CRF's)
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def consonant_skeleton(phonetic: str) -> str:
 class Gazetteer:
     def __init__(self) -> None:
         self.names: dict[tuple[str, ...], Name] = {}  # what the tagger sees
-        self.place_names: dict[tuple[str, ...], Name] = {}  # names for lookup only (tags=False)
+        self.lookup_names: dict[tuple[str, ...], Name] = {}  # names for canonical names only (tags=False)
         # First key of every name → its longest name's length: most tokens start no name, and
         # those are skipped with one dict lookup instead of one per possible length.
         self._longest_from: dict[str, int] = {}
@@ -72,8 +75,8 @@ class Gazetteer:
         key = tuple(match_key(token) for token in tokens)
         if not key or len(key) > MAX_NAME_TOKENS:
             return
-        table = self.names if name.tags else self.place_names
-        if override or (key not in table and key not in self.names):
+        table = self.names if name.tags else self.lookup_names
+        if override or key not in table:
             table[key] = name
             if name.tags:
                 self._longest_from[key[0]] = max(len(key), self._longest_from.get(key[0], 0))
@@ -88,14 +91,18 @@ class Gazetteer:
                 self._by_skeleton.setdefault((name.type, skeleton), []).append((phonetic, name))
 
     def lookup(self, tokens: list[str], entity_type: str | None = None) -> Name | None:
-        """The name these tokens spell: exactly a name of any type; with the mention's type, also a
-        place for lookup only, a phonetic variant or the nearest Devanagari alias of that type."""
+        """The name these tokens spell: exactly a curated name, then any name the tagger sees; with
+        the mention's type, also a GeoNames city (for places), a phonetic variant or the nearest
+        Devanagari alias of that type."""
         key = tuple(match_key(token) for token in tokens)
+        extra = self.lookup_names.get(key)
+        if extra is not None and extra.curated:
+            return extra
         name = self.names.get(key)
         if name is not None or entity_type is None:
             return name
-        if entity_type == "LOC" and key in self.place_names:
-            return self.place_names[key]
+        if extra is not None and entity_type == extra.type:
+            return extra
         phonetic = phonetic_name_key(tokens)
         name = self._by_sound.get((entity_type, phonetic))
         if name is not None or not is_devanagari(phonetic):
@@ -117,6 +124,13 @@ class Gazetteer:
             return None
         return ranked[0][1]
 
+    def canonical_names(self) -> Iterator[tuple[tuple[str, ...], str, str]]:
+        """(match keys of an alias, type, canonical name) of every entry that is not generic."""
+        for table in (self.names, self.lookup_names):
+            for key, name in table.items():
+                if not name.generic:
+                    yield key, name.type, name.canonical
+
     def match(self, keys: list[str]) -> list[Match]:
         """Longest matches, left to right, over already-computed token match keys."""
         found, i = [], 0
@@ -133,28 +147,29 @@ class Gazetteer:
         return found
 
 
-def read_curated(path: Path) -> list[tuple[Name, list[str]]]:
-    """(name, aliases) pairs from curated.tsv; generic aliases come as Names with generic=True."""
+def read_curated(path: Path, tags: bool = True) -> list[tuple[Name, list[str]]]:
+    """(name, aliases) pairs from a curated table; generic aliases come as Names with generic=True."""
     entries = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         columns = line.split("\t")
         entity_type, canonical, aliases = columns[0], columns[1], columns[2]
-        entries.append((Name(entity_type, canonical, curated=True), [a.strip() for a in aliases.split("|")]))
+        entries.append((Name(entity_type, canonical, curated=True, tags=tags), [a.strip() for a in aliases.split("|")]))
         if len(columns) > 3:
             generic = [a.strip() for a in columns[3].split("|")]
-            entries.append((Name(entity_type, canonical, generic=True, curated=True), generic))
+            entries.append((Name(entity_type, canonical, generic=True, curated=True, tags=tags), generic))
     return entries
 
 
 def load_gazetteer(model_dir: Path) -> Gazetteer:
-    """Curated names first (they win), then the CLDR names the trainer extracted from babel, then
-    the GeoNames cities of `newswire train names`, most populous first (lookup only)."""
+    """Curated names first (they win), then the CLDR names of `newswire train names`, then its
+    GeoNames cities, most populous first; curated_names.tsv and the cities for lookup only."""
     gazetteer = Gazetteer()
-    for name, aliases in read_curated(model_dir / "curated.tsv"):
-        for alias in aliases:
-            gazetteer.add(alias, name, override=not name.generic)
+    for tags, file_name in ((True, "curated.tsv"), (False, "curated_names.tsv")):
+        for name, aliases in read_curated(model_dir / file_name, tags=tags):
+            for alias in aliases:
+                gazetteer.add(alias, name, override=not name.generic)
     cldr_names = orjson.loads(gzip.decompress((model_dir / "cldr_names.json.gz").read_bytes()))
     for entity_type, canonical, aliases in cldr_names:
         for alias in aliases:

@@ -1,6 +1,7 @@
 """Latin spelling of names written in other scripts, for canonical names of entities no table knows.
 
-A Devanagari word is, in order: an English spelling learnt from parallel Hindi/English sentences
+A Devanagari word is, in order: an English spelling learnt from the name tables (बनर्जी →
+"Banerjee", from ममता बनर्जी = Mamata Banerjee) or from parallel Hindi/English sentences
 (`name_pairs.json.gz`, `newswire train names`: एजियन → "Aegean"); for organisations, an initialism
 spelled in English letter names (सीआईआई → "CII"); else a news-style romanisation (the spelling
 Indian English papers use: "sh", "ch", no diacritics) with Hindi schwa deletion, snapped to the
@@ -13,6 +14,8 @@ from __future__ import annotations
 import difflib
 import math
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 
 from anyascii import anyascii
@@ -167,11 +170,12 @@ def skeleton(key: str) -> str:
 
 class NameLexicon:
     """Latin-script name words with how often each was a PER, ORG and LOC word, looked up by sound,
-    and the English spellings of Hindi name words learnt from parallel text (match key → word)."""
+    and the English spellings of Hindi name words: learnt from the name tables, per type
+    ((type, match key) → word), and from parallel text, for any type ((None, match key) → word)."""
 
     TYPES = ("PER", "ORG", "LOC")
 
-    def __init__(self, type_counts: dict[str, list[int]], spellings: dict[str, str] | None = None):
+    def __init__(self, type_counts: dict[str, list[int]], spellings: dict[tuple[str | None, str], str] | None = None):
         self.spellings = spellings or {}
         self._by_skeleton: dict[str, list[tuple[str, str, int]]] = {}
         self._types = {}
@@ -216,6 +220,31 @@ class NameLexicon:
         return self._types[match] if match else None
 
 
+# How alike a Hindi word of a table alias and the English word in its place must sound to be taken
+# as its spelling (बनर्जी ~ Banerjee, पंजाब ~ Punjab, but not संगठन ~ Organization, a translation).
+_MIN_SPELLING_SIMILARITY = 0.6
+# Table spellings of which types a word of each type may take: organisations are often named after
+# places (पंजाब नेशनल बैंक), people are not (द्रविड़ is "Dravida" only in a party's name).
+_SPELLING_TYPES = {"PER": ("PER",), "ORG": ("ORG", "LOC"), "LOC": ("LOC",)}
+
+
+def table_word_spellings(names: Iterable[tuple[tuple[str, ...], str, str]]) -> dict[tuple[str, str], str]:
+    """(type, Hindi word's match key) → English word, from table aliases (keys, type, canonical)
+    that spell their English name word for word (ममता बनर्जी = Mamata Banerjee gives बनर्जी →
+    Banerjee, for अभिषेक बनर्जी, whom no table has). Per type: द्रविड़ is "Dravida" in a party's name
+    and "Dravid" in a person's. The spelling most aliases agree on wins (ties: alphabetical)."""
+    votes: dict[tuple[str, str], Counter] = {}
+    for key, entity_type, canonical in names:
+        english = canonical.split()
+        if len(english) != len(key) or not all(is_devanagari(word) for word in key):
+            continue
+        for word, spelling in zip(key, english, strict=True):
+            similarity = difflib.SequenceMatcher(None, sound_key(romanize_devanagari(word)), sound_key(spelling)).ratio()
+            if spelling.isalpha() and similarity >= _MIN_SPELLING_SIMILARITY:
+                votes.setdefault((entity_type, word), Counter())[spelling] += 1
+    return {word: min(counts, key=lambda s: (-counts[s], s)) for word, counts in votes.items()}
+
+
 def latin_name(words: list[str], lexicon: NameLexicon | None, entity_type: str | None = None) -> str:
     """Title-cased Latin spelling of a multi-word name in any script; Devanagari words take a learnt
     English spelling, an organisation's initialism its capitals, others snap to a lexicon name of
@@ -223,7 +252,9 @@ def latin_name(words: list[str], lexicon: NameLexicon | None, entity_type: str |
     out = []
     for word in words:
         if is_devanagari(word):
-            learnt = lexicon.spellings.get(match_key(word)) if lexicon else None
+            key = match_key(word)
+            types = (*_SPELLING_TYPES.get(entity_type or "", ()), None)
+            learnt = next((lexicon.spellings[t, key] for t in types if (t, key) in lexicon.spellings), None) if lexicon else None
             letters = initialism(word) if entity_type == "ORG" else None
             if learnt or letters:
                 out.append(learnt or letters)
