@@ -10,9 +10,10 @@ Rows (JSON Lines): {"id", "lang", "text", "mention", "type", "canonical", "split
   entities in curated.tsv and "unseen" for the others).
 
 Each text goes through the enrich stage's tagger (workers.stages.enrich.find_mentions); the gold
-mention replaces any tagged span it overlaps, so the figure measures the canonical-name step
-(canonical.canonical_names over the whole text) and not the tagger's recall, which is reported
-beside it: `tagged` is the share of mentions the tagger found with exactly these bounds and type.
+mentions of all rows with that text replace any tagged span they overlap, so the figure measures
+the canonical-name step (canonical.canonical_names over the whole text, with the other mentions
+as its context) and not the tagger's recall, which is reported beside it: `tagged` is the share
+of mentions the tagger found with exactly these bounds and type.
 Last line (with --json): {"n", "accuracy", "per_type", "per_split", "tagged", "model_version"}.
 """
 
@@ -40,26 +41,35 @@ def mention_tokens(tokens: list[tuple[str, int, int]], start: int, end: int) -> 
     return first, last + 1
 
 
-def predict(row: dict) -> tuple[str, bool]:
-    """The canonical name the enrich stage gives the row's mention, and whether the tagger found it."""
-    text, mention = row["text"], row["mention"]
-    start = row.get("start", text.find(mention))
-    if start < 0 or text[start : start + len(mention)] != mention:
-        raise ValueError(f"{row['id']}: mention {mention!r} is not in the text")
-    tokens, found = find_mentions(text, row["lang"])
-    first, last = mention_tokens(tokens, start, start + len(mention))
-    tagged = any(s == first and e == last and span.type == row["type"] for s, e, span in found)
-    spans = [(s, e, span.type) for s, e, span in found if e <= first or last <= s]
-    spans.append((first, last, row["type"]))
-    canonicals = canonical_names([token for token, _, _ in tokens], spans)
-    return canonicals[-1], tagged
+def predict(rows: list[dict]) -> list[tuple[str, bool]]:
+    """For rows with one text: the canonical name the enrich stage gives each row's mention, and
+    whether the tagger found that mention."""
+    text, lang = rows[0]["text"], rows[0]["lang"]
+    tokens, found = find_mentions(text, lang)
+    gold = []
+    for row in rows:
+        start = row.get("start", text.find(row["mention"]))
+        if start < 0 or text[start : start + len(row["mention"])] != row["mention"]:
+            raise ValueError(f"{row['id']}: mention {row['mention']!r} is not in the text")
+        gold.append((*mention_tokens(tokens, start, start + len(row["mention"])), row["type"]))
+    spans = [
+        (s, e, span.type) for s, e, span in found if all(e <= first or last <= s for first, last, _ in gold)
+    ]
+    spans.extend(dict.fromkeys(gold))  # once each, in order
+    canonicals = dict(zip(spans, canonical_names([token for token, _, _ in tokens], spans), strict=True))
+    tagged = {(s, e, span.type) for s, e, span in found}
+    return [(canonicals[span], span in tagged) for span in gold]
 
 
 def run(args) -> int:
     correct, total = Counter(), Counter()
     tagged = 0
+    by_text: dict[tuple[str, str], list[dict]] = {}
     for row in read_jsonl(args.data, limit=args.limit):
-        canonical, found = predict(row)
+        by_text.setdefault((row["lang"], row["text"]), []).append(row)
+    for row, (canonical, found) in (
+        pair for rows in by_text.values() for pair in zip(rows, predict(rows), strict=True)
+    ):
         right = canonical == row["canonical"]
         for group in ("all", "type:" + row["type"], "split:" + row.get("split", "")):
             total[group] += 1

@@ -14,8 +14,9 @@ For the mentions of one text, in order:
    ("पुतिन", "Kirby") takes the canonical of a longer person mention that starts or ends with the
    same words; a Devanagari mention that sounds like a Latin-script mention of the same type in the
    text ("एलन मस्क" and "Elon Musk") takes the Latin one's canonical.
-4. **Transliteration**: Latin text keeps its own spelling; Devanagari is romanised (translit.py,
-   initialisms spelled out: सीआईआई → "CII"), other scripts go through anyascii. Mentions with the
+4. **Transliteration**: Latin text keeps its own spelling; a Devanagari place that sounds like a
+   known place's English name is that place (ग्वालियर → Gwalior); other Devanagari is romanised
+   (translit.py, initialisms spelled out: सीआईआई → "CII"), other scripts go through anyascii. Mentions with the
    same phonetic key share the first one's result, so one entity is one name in the text.
 
 Linking is within one text; linking across the copies of a story (the dedup cluster) is not done.
@@ -69,7 +70,7 @@ def _latin_names(words: list[str]) -> list[list[str]]:
     Devanagari tagger leaves untagged."""
     runs, run = [], []
     for word in [*words, ""]:
-        if word[:1].isupper() and word.isascii() and word.replace("-", "").isalpha():
+        if word[:1].isupper() and word.replace("-", "").isalpha() and all(c <= "\u024f" for c in word):
             run.append(word)
         elif run:
             runs.append(run)
@@ -171,7 +172,11 @@ def canonical_names(words: list[str], mentions: list[tuple[int, int, str]]) -> l
                     break
         if canonicals[i] is None and any(is_devanagari(word) for word in span_words):
             canonicals[i] = _latin_counterpart(span_words, entity_type, latin_mentions)
-        # 4. Transliteration, shared by every mention spelled the same way.
+        # 4. Transliteration, shared by every mention spelled the same way; a place that sounds
+        # like a known place is that place (ग्वालियर "gvaliyar" → Gwalior).
+        if canonicals[i] is None and entity_type == "LOC" and all(is_devanagari(word) for word in span_words):
+            place = gazetteer.place_sounding_like(" ".join(romanize_devanagari(word) for word in span_words))
+            canonicals[i] = place.canonical if place else None
         if canonicals[i] is None:
             canonicals[i] = story.setdefault(
                 (entity_type, phonetic_name_key(span_words)), latin_name(span_words, res.lexicon, entity_type)

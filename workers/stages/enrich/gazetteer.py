@@ -9,8 +9,8 @@ names its CRF was trained with. curated_names.tsv and the GeoNames cities only g
 to mentions the tagger found (`lookup`): adding them to the tagger's features would change what the
 CRF finds without retraining it, and many city names are also common words. `lookup` also finds
 spelling variants: first the exact match key, then the phonetic key (text.phonetic_key) for a name
-of the mention's type, then, for Devanagari, the nearest alias of that type with the same
-consonants (गुटेरिस → गुटेरेस).
+of the mention's type, then, for Devanagari, the one name of that type with an alias of the same
+consonants one vowel sign away (गुटेरिस → गुटेरेस).
 """
 
 from __future__ import annotations
@@ -23,14 +23,17 @@ from pathlib import Path
 
 import orjson
 
-from workers.stages.enrich.text import is_devanagari, match_key, phonetic_name_key, tokenize
+from workers.stages.enrich.text import is_devanagari, match_key, phonetic_key, phonetic_name_key, tokenize
+from workers.stages.enrich.translit import skeleton as sound_skeleton
+from workers.stages.enrich.translit import sound_key
 
 MAX_NAME_TOKENS = 8
-# The nearest-alias step: consonants a name needs (shorter ones sound like too many names), how alike
-# the phonetic keys must be, and how far ahead of a different name the best must be.
+# The nearest-alias step: consonants a name needs (shorter ones sound like too many names) and how
+# many vowel signs its phonetic key may differ in from the alias's (जिनेवा/जेनेवा one, दावोस/देवास two).
 MIN_FUZZY_CONSONANTS = 3
-MIN_FUZZY_SIMILARITY = 0.8
-FUZZY_MARGIN = 0.05
+MAX_FUZZY_VOWEL_CHANGES = 1
+# A place's romanised Hindi name and a known place's English name must sound this alike.
+MIN_PLACE_SOUND_SIMILARITY = 0.85
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,11 @@ class Gazetteer:
         # CLDR, then GeoNames by population), so a variant never takes a lesser entry's name.
         self._by_sound: dict[tuple[str, str], Name] = {}
         self._by_skeleton: dict[tuple[str, str], list[tuple[str, Name]]] = {}
+        # Phonetic key of a curated person's last name → that person, or None when two share it:
+        # news names a person in full once, then by the surname (वेंस, चंद्रशेखरन).
+        self._person_by_surname: dict[str, Name | None] = {}
+        # English place names by the skeleton of their sound key (translit.sound_key): (key, name).
+        self._places_by_sound: dict[str, list[tuple[str, Name]]] = {}
 
     def add(self, alias: str, name: Name, override: bool = False) -> None:
         tokens = [token for token, _, _ in tokenize(alias)]
@@ -82,6 +90,15 @@ class Gazetteer:
                 self._longest_from[key[0]] = max(len(key), self._longest_from.get(key[0], 0))
         if name.generic:
             return  # generic aliases need the full name in the text: exact matches only
+        if name.curated and name.type == "PER" and len(tokens) > 1:
+            surname = phonetic_key(tokens[-1])
+            if self._person_by_surname.get(surname, name) != name:
+                self._person_by_surname[surname] = None
+            else:
+                self._person_by_surname[surname] = name
+        if name.type == "LOC" and alias == name.canonical:
+            key_sound = sound_key(alias)
+            self._places_by_sound.setdefault(sound_skeleton(key_sound), []).append((key_sound, name))
         phonetic = phonetic_name_key(tokens)
         if (name.type, phonetic) not in self._by_sound or override:
             self._by_sound[name.type, phonetic] = name
@@ -105,24 +122,34 @@ class Gazetteer:
             return extra
         phonetic = phonetic_name_key(tokens)
         name = self._by_sound.get((entity_type, phonetic))
+        if name is None and entity_type == "PER" and len(tokens) == 1:
+            name = self._person_by_surname.get(phonetic)
         if name is not None or not is_devanagari(phonetic):
             return name
         return self._nearest(phonetic, entity_type)
 
+    def place_sounding_like(self, romanized: str) -> Name | None:
+        """The known place whose English name sounds like this romanised one (ग्वालियर "gvaliyar" →
+        Gwalior): the same consonants, ≥ MIN_PLACE_SOUND_SIMILARITY alike, the first added (curated,
+        CLDR, then GeoNames by population) among the most alike."""
+        key = sound_key(romanized)
+        best, best_similarity = None, MIN_PLACE_SOUND_SIMILARITY
+        for place_key, name in self._places_by_sound.get(sound_skeleton(key), ()):
+            similarity = difflib.SequenceMatcher(None, key, place_key).ratio()
+            if similarity > best_similarity:
+                best, best_similarity = name, similarity
+        return best
+
     def _nearest(self, phonetic: str, entity_type: str) -> Name | None:
-        """The alias of this type with the same consonants whose phonetic key is most alike, if it
-        is alike enough and clearly ahead of any alias of another name."""
-        best: dict[str, tuple[float, Name]] = {}  # canonical → its most alike alias
-        for alias, name in self._by_skeleton.get((entity_type, consonant_skeleton(phonetic)), ()):
-            similarity = difflib.SequenceMatcher(None, phonetic, alias).ratio()
-            if similarity > best.get(name.canonical, (0.0, name))[0]:
-                best[name.canonical] = (similarity, name)
-        ranked = sorted(best.values(), key=lambda scored: -scored[0])
-        if not ranked or ranked[0][0] < MIN_FUZZY_SIMILARITY:
-            return None
-        if len(ranked) > 1 and ranked[0][0] - ranked[1][0] < FUZZY_MARGIN:
-            return None
-        return ranked[0][1]
+        """The one name of this type with an alias of the same consonants at most
+        MAX_FUZZY_VOWEL_CHANGES vowel signs away; None if there are several."""
+        names = {
+            name.canonical: name
+            for alias, name in self._by_skeleton.get((entity_type, consonant_skeleton(phonetic)), ())
+            if _vowel_changes(phonetic, alias) <= MAX_FUZZY_VOWEL_CHANGES
+        }
+        return next(iter(names.values())) if len(names) == 1 else None
+
 
     def canonical_names(self) -> Iterator[tuple[tuple[str, ...], str, str]]:
         """(match keys of an alias, type, canonical name) of every entry that is not generic."""
@@ -145,6 +172,12 @@ class Gazetteer:
             else:
                 i += 1
         return found
+
+
+def _vowel_changes(key: str, other: str) -> int:
+    """Characters changed between two keys with the same consonants (so: vowel signs and nasals)."""
+    opcodes = difflib.SequenceMatcher(None, key, other, autojunk=False).get_opcodes()
+    return sum(max(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in opcodes if op != "equal")
 
 
 def read_curated(path: Path, tags: bool = True) -> list[tuple[Name, list[str]]]:

@@ -44,12 +44,15 @@ def match_key(token: str) -> str:
 
 # Hindi spells one name several ways; the phonetic key folds the variants that sound alike, on top of
 # the match key's nukta, joiner and nasal folding:
-# - a nasal consonant with a virama before a stop is the anusvara (सुन्दर = सुंदर; न्य stays "ny");
+# - a nasal consonant with a virama before a stop or sibilant is the anusvara (सुन्दर = सुंदर);
+# - a final ह after आ is silent (अल्लाह = अल्ला);
 # - no virama at all (स्टार्मर = स्टारमर: Hindi drops the schwa either way; हैदराबाद् = हैदराबाद);
 # - vowel length (ि/ी, ु/ू) and the open vowels foreign names are written with (ऑ/ओ/औ/आ, ॅ/ै/े);
 # - sounds English has one letter for: व/ब, श/ष/स, ट/त, ठ/थ, ड/द, ढ/ध, ण/न, ऋ/रि;
 # - a doubled consonant once (मोहम्मद = मोहमद), hyphens as spaces (जोंग-उन = जोंग उन).
-_NASAL_BEFORE_CONSONANT = regex.compile("[ङञणनम]\u094d(?=[\u0915-\u092e])")  # before a stop or nasal
+# Before a stop, a nasal or a sibilant (वेन्स = वेंस); न्य, न्ह stay "ny", "nh".
+_NASAL_BEFORE_CONSONANT = regex.compile("[ङञणनम]\u094d(?=[\u0915-\u092e\u0936-\u0938])")
+_FINAL_SILENT_H = regex.compile("\u093e\u0939$")  # हिज़्बुल्लाह = हिज़्बुल्ला
 _PHONETIC_FOLDS = str.maketrans(
     {
         "\u094d": None,  # virama
@@ -75,6 +78,7 @@ def phonetic_key(token: str) -> str:
     if not is_devanagari(key):
         return " ".join(_LATIN_NOISE.sub(" ", anyascii(key).lower()).split())
     key = _NASAL_BEFORE_CONSONANT.sub("\u0902", _DOUBLED_CONSONANT.sub(r"\1", key))
+    key = _FINAL_SILENT_H.sub("\u093e", key)
     # Twice: the ृ fold brings a virama back, which the second pass drops.
     key = key.translate(_PHONETIC_FOLDS).translate(_PHONETIC_FOLDS)
     return " ".join(_DOUBLED_CONSONANT.sub(r"\1", key).split())

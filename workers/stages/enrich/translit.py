@@ -43,6 +43,7 @@ _VOWEL_SIGNS = {
 }
 _VIRAMA, _NUKTA, _ANUSVARA, _CHANDRABINDU, _VISARGA = "्", "़", "ं", "ँ", "ः"
 _LABIALS = ("p", "b", "m")
+_BEFORE_W = ("s", "sh", "d", "dh", "t", "j")
 # English letters as Hindi writes their names (बीजेपी = B J P), match keys (no nukta: ज़ेड = जेड).
 _LETTER_NAMES = {
     "ए": "A", "बी": "B", "सी": "C", "डी": "D", "ई": "E", "एफ": "F", "जी": "G", "एच": "H", "आई": "I",
@@ -54,6 +55,9 @@ _LONGEST_LETTER_NAME = max(map(len, _LETTER_NAMES))
 # A spelling a name snaps to may be this many letters longer or shorter than the romanisation
 # (पिचाई "pichai" is not "Pic", सुंदर "sundar" not "Soundarya").
 _MAX_SNAP_LENGTH_CHANGE = 2
+# ... and must be this alike, and end in the same vowel (or both in a consonant): शशि "shashi" is not
+# "Sass", सिंधु "sindhu" not "Cindy".
+_MIN_SNAP_SIMILARITY = 0.8
 
 
 def romanize_devanagari(word: str) -> str:
@@ -102,6 +106,14 @@ def romanize_devanagari(word: str) -> str:
         )
         if before_vowel and followed_by_syllable:
             schwa[i] = False
+    # व is "w" right after स, श, द, ध, ट, ज without a vowel (स्वामी "swami", द्विवेदी "dwivedi",
+    # ट्विटर "twitter"; but दिग्विजय "digvijay") and in the surname ending -वाल (अग्रवाल "agrawal",
+    # केजरीवाल "kejriwal"), as English spellings write it.
+    for i, (latin, kind) in enumerate(units):
+        conjunct = i > 0 and units[i - 1][1] == "c" and not schwa[i - 1] and units[i - 1][0] in _BEFORE_W
+        wal_ending = i == last - 2 and units[i + 1][0] == "a" and units[last][0] == "l"
+        if latin == "v" and kind in ("C", "c") and (conjunct or wal_ending):
+            units[i][0] = "w"
     out = []
     for i, (latin, kind) in enumerate(units):
         if kind == "N":
@@ -168,6 +180,11 @@ def skeleton(key: str) -> str:
     return "".join(out)
 
 
+def _ending(key: str) -> str:
+    """The final vowel of a sound key, or "" if it ends in a consonant."""
+    return key[-1:] if key[-1:] in "aeiou" else ""
+
+
 class NameLexicon:
     """Latin-script name words with how often each was a PER, ORG and LOC word, looked up by sound,
     and the English spellings of Hindi name words: learnt from the name tables, per type
@@ -192,15 +209,19 @@ class NameLexicon:
         entity_type: str | None = None,
         min_similarity: float = 0.75,
         max_length_change: int | None = None,
+        same_ending: bool = False,
     ) -> str | None:
         """The commonest name spelled most alike with the same consonants (and usual type, if given;
-        at most max_length_change letters longer or shorter, if given)."""
+        at most max_length_change letters longer or shorter, if given; with same_ending, ending in
+        the same vowel or both in a consonant)."""
         key = sound_key(romanized)
         best, best_score = None, 0.0
         for name, name_key, count in self._by_skeleton.get(skeleton(key), ()):
             if entity_type is not None and self._types[name] != entity_type:
                 continue
             if max_length_change is not None and abs(len(name_key) - len(key)) > max_length_change:
+                continue
+            if same_ending and _ending(name_key) != _ending(key):
                 continue
             similarity = difflib.SequenceMatcher(None, key, name_key).ratio()
             if similarity < min_similarity:
@@ -247,10 +268,17 @@ def table_word_spellings(names: Iterable[tuple[tuple[str, ...], str, str]]) -> d
 
 def latin_name(words: list[str], lexicon: NameLexicon | None, entity_type: str | None = None) -> str:
     """Title-cased Latin spelling of a multi-word name in any script; Devanagari words take a learnt
-    English spelling, an organisation's initialism its capitals, others snap to a lexicon name of
-    the entity's type that sounds the same."""
+    English spelling, an organisation's initialism its capitals, a person's initial its letter and
+    a dot (पी. वी. सिंधु → "P. V. Sindhu"), others snap to a lexicon name of the entity's type
+    that sounds the same."""
     out = []
     for word in words:
+        if word == "." and out:
+            continue  # the dot of an initial, written with the initial below
+        letter = _LETTER_NAMES.get(match_key(word)) if entity_type == "PER" else None
+        if letter:
+            out.append(letter + ".")
+            continue
         if is_devanagari(word):
             key = match_key(word)
             types = (*_SPELLING_TYPES.get(entity_type or "", ()), None)
@@ -260,7 +288,11 @@ def latin_name(words: list[str], lexicon: NameLexicon | None, entity_type: str |
                 out.append(learnt or letters)
                 continue
             romanized = romanize_devanagari(word)
-            match = lexicon.closest(romanized, entity_type, max_length_change=_MAX_SNAP_LENGTH_CHANGE) if lexicon else None
+            match = None
+            if lexicon:
+                match = lexicon.closest(
+                    romanized, entity_type, _MIN_SNAP_SIMILARITY, max_length_change=_MAX_SNAP_LENGTH_CHANGE, same_ending=True
+                )
             out.append(match or romanized.capitalize())
         elif word.isascii():
             out.append(word)
