@@ -29,7 +29,7 @@ from workers.stages.enrich.translit import sound_key
 
 MAX_NAME_TOKENS = 8
 # The nearest-alias step: consonants a name needs (shorter ones sound like too many names) and how
-# many vowel signs its phonetic key may differ in from the alias's (जिनेवा/जेनेवा one, दावोस/देवास two).
+# many vowel signs its phonetic key may differ in from the alias's (जिनेवा/जेनेवा: one).
 MIN_FUZZY_CONSONANTS = 3
 MAX_FUZZY_VOWEL_CHANGES = 1
 # A place's romanised Hindi name and a known place's English name must sound this alike.
