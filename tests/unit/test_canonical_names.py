@@ -17,7 +17,9 @@ from workers.stages.enrich.model import MODEL_DIR, resources
 from workers.stages.enrich.text import phonetic_key, phonetic_name_key, tokenize
 from workers.stages.enrich.translit import abbreviation, initialism, latin_name, sound_key
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "canonical_hi.jsonl"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+# The eval set, and a second one written and measured once after the rules were fixed.
+EVAL_SETS = [FIXTURES / "canonical_hi.jsonl", FIXTURES / "canonical_hi_fresh.jsonl"]
 
 
 @pytest.mark.parametrize(
@@ -174,15 +176,18 @@ def test_hindi_and_english_tellings_give_the_same_canonical_names(hindi, english
     assert not only_hindi & only_english
 
 
-def test_canonical_eval_set_is_split_by_whether_the_tables_hold_the_entity():
-    rows = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines()]
+@pytest.mark.parametrize("path", EVAL_SETS, ids=lambda path: path.name)
+def test_canonical_eval_sets_are_split_by_whether_the_tables_hold_the_entity(path):
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     curated = {n.canonical for f in ("curated.tsv", "curated_names.tsv") for n, _ in read_curated(MODEL_DIR / f)}
     entities = {(row["type"], row["canonical"]): row["split"] for row in rows}
     wrong = sorted(name for (_, name), split in entities.items() if (split == "seen") != (name in curated))
     assert wrong == [], "a curated table now holds (or lost) these entities: relabel their rows' split"
-    assert len(rows) >= 300 and all(row["lang"] == "hi" for row in rows)
-    unseen = sum(split == "unseen" for split in entities.values())
-    assert 0.45 <= unseen / len(entities) <= 0.55
+    assert all(row["lang"] == "hi" for row in rows)
+    if path == EVAL_SETS[0]:
+        assert len(rows) >= 300
+        unseen = sum(split == "unseen" for split in entities.values())
+        assert 0.45 <= unseen / len(entities) <= 0.55
 
 
 def test_eval_canonical_reports_accuracy_per_type_and_split(tmp_path, capsys):
