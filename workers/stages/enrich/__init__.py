@@ -13,7 +13,7 @@ from workers.stages.enrich.tagging import Span, tag_spans
 from workers.stages.enrich.text import tokenize
 from workers.types import Entity
 
-MODEL_VERSION = "entities-crf-2"
+MODEL_VERSION = "entities-crf-3"
 
 _SENTENCE_ENDS = {".", "!", "?", "।", "॥", "|"}
 _MAX_SENTENCE_TOKENS = 150
