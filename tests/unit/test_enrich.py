@@ -89,11 +89,9 @@ def test_word_cluster_features_cover_the_word_and_its_neighbours():
 
 
 def test_partial_person_names_take_the_full_name_in_the_same_text():
-    canonicals = canonical_names(
-        [(["किर्बी"], "PER"), (["जॉन", "किर्बी"], "PER"), (["किम", "जोंग"], "PER"), (["किम", "जोंग", "उन"], "PER")],
-        named_in_text=set(),
-    )
-    assert canonicals[0] == canonicals[1]
+    words = ["किर्बी", "और", "जॉन", "किर्बी", "और", "किम", "जोंग", "और", "किम", "जोंग", "उन"]
+    canonicals = canonical_names(words, [(0, 1, "PER"), (2, 4, "PER"), (5, 7, "PER"), (8, 11, "PER")])
+    assert canonicals[0] == canonicals[1] == "John Kirby"
     assert canonicals[2] == canonicals[3] == "Kim Jong Un"
 
 

@@ -13,6 +13,7 @@ EVALUATORS = {
     "langid": "workers.evaluation.langid",
     "topics": "workers.evaluation.topics",
     "entities": "workers.evaluation.entities",
+    "canonical": "workers.evaluation.canonical",
     "dedup": "workers.evaluation.dedup",
     "retrieval": "workers.evaluation.retrieval",
 }

@@ -10,6 +10,7 @@ import importlib
 TRAINERS = {
     "topics": "workers.training.topics",
     "entities": "workers.training.entities",
+    "names": "workers.training.names",
 }
 
 

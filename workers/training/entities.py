@@ -1,7 +1,7 @@
-"""Train the entity models (CRF per script, CLDR names, name lexicon) from the NER sets.
+"""Train the entity models (CRF per script, name lexicon) from the NER sets.
 
-Writes into workers/models/entities/:
-- cldr_names.json.gz   country, region and time-zone city names in many languages (from babel's CLDR)
+Writes into workers/models/entities/ (the name tables it reads, cldr_names.json.gz among them, come
+from `newswire train names`):
 - deva_clusters.tsv.gz word clusters of Hindi words from unlabelled text (features of deva.crfsuite)
 - deva.crfsuite        CRF for Devanagari text, trained on the Hindi sets
 - latn.crfsuite        CRF for Latin-script text, trained on CoNLL en/de/es/nl
@@ -21,7 +21,6 @@ import functools
 import gzip
 import time
 import zlib
-import zoneinfo
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -60,19 +59,6 @@ LEXICON_SETS = [
     ("ner_wikiann_panx/train_dev.jsonl.gz", {"en"}),
     ("ner_multiconer2/train_dev.jsonl.gz", {"en"}),
 ]
-# CLDR locales whose country and city names go into the gazetteer: the languages the pipeline sees.
-CLDR_LOCALES = [
-    "en", "hi", "de", "es", "nl", "fr", "it", "pt", "ru", "uk", "pl", "tr", "ar", "fa", "ur", "bn",
-    "mr", "ne", "gu", "pa", "ta", "te", "kn", "ml", "or", "zh", "ja", "ko", "id", "sv",
-]
-# CLDR regions that are places (continents and large regions); other codes in the 001-999 range
-# ("World", "Eurozone") or letters for pseudo-regions are skipped.
-CLDR_REGIONS = {"002", "003", "005", "009", "013", "019", "029", "142", "150"}
-CLDR_SKIPPED_TERRITORIES = {"ZZ", "EZ", "QO", "XA", "XB", "EU", "UN"}
-# Time zones named after a city (Europe/Moscow); CLDR names that city in each locale.
-TIME_ZONE_AREAS = {"Africa", "America", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific"}
-
-
 def add_arguments(parser) -> None:
     parser.add_argument("--only", choices=sorted(TRAINING_SETS), help="train one script's model only")
     parser.add_argument("--max-iterations", type=int, default=None, help="L-BFGS iterations (default: per model)")
@@ -103,36 +89,6 @@ def bio_labels(row: dict) -> list[str]:
         for i in range(entity["start"] + 1, entity["end"]):
             labels[i] = "I-" + entity["type"]
     return labels
-
-
-def build_cldr_names() -> list[list]:
-    """[type, canonical English name, aliases] for countries, regions and time-zone cities."""
-    from babel import Locale
-    from babel.dates import get_timezone_location
-    from babel.localedata import exists
-
-    english = Locale("en")
-    locales = [Locale.parse(code) for code in CLDR_LOCALES if exists(code)]
-    entries = []
-    for code, canonical in english.territories.items():
-        if code in CLDR_SKIPPED_TERRITORIES or (code.isdigit() and code not in CLDR_REGIONS):
-            continue
-        aliases = {locale.territories.get(code) for locale in locales} - {None}
-        entries.append(["LOC", _short_form(canonical), sorted(aliases | {_short_form(a) for a in aliases})])
-    cities: dict[str, set[str]] = {}
-    for zone in sorted(zoneinfo.available_timezones()):
-        if zone.split("/")[0] not in TIME_ZONE_AREAS:
-            continue
-        canonical = get_timezone_location(zone, locale=english, return_city=True)
-        aliases = {get_timezone_location(zone, locale=locale, return_city=True) for locale in locales}
-        cities.setdefault(canonical, set()).update(aliases)
-    entries.extend(["LOC", canonical, sorted(aliases)] for canonical, aliases in sorted(cities.items()))
-    return entries
-
-
-def _short_form(name: str) -> str:
-    """CLDR writes "Myanmar (Burma)": the name before the bracket is the one news uses."""
-    return name.split("(")[0].strip()
 
 
 def training_rows(data_dir: Path, script_model: str, limit: int | None) -> list[dict]:
@@ -210,7 +166,6 @@ def train_crf(rows: list[dict], gazetteer, lexicon: NameLexicon, config: ScriptM
 def run(args) -> int:
     data_dir = shared_data_dir(args.data_dir)
     started = time.perf_counter()
-    (MODEL_DIR / "cldr_names.json.gz").write_bytes(gzip.compress(orjson.dumps(build_cldr_names()), mtime=0))
     lexicon_counts = name_lexicon(data_dir)
     (MODEL_DIR / "name_lexicon.json.gz").write_bytes(gzip.compress(orjson.dumps(lexicon_counts), mtime=0))
     print(f"gazetteer and lexicon ({len(lexicon_counts)} words) in {time.perf_counter() - started:.0f}s")

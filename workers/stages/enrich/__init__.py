@@ -1,19 +1,19 @@
 """Enrich stage: named entities (PER, ORG, LOC) with canonical names.
 
 extract_entities(text, lang) tokenises the text, splits it into sentences, tags each with the CRF of
-its script plus gazetteer names, and gives every mention a canonical name (canonical.py). The
+its script plus gazetteer names (find_mentions), and gives every mention a canonical name in the
+context of the whole text (canonical.py). The
 models ship in workers/models/entities (see MODEL_CARD.md there) and load once, on first use.
 """
 
 from __future__ import annotations
 
 from workers.stages.enrich.canonical import canonical_names
-from workers.stages.enrich.model import resources
-from workers.stages.enrich.tagging import tag_spans
-from workers.stages.enrich.text import match_key, tokenize
+from workers.stages.enrich.tagging import Span, tag_spans
+from workers.stages.enrich.text import tokenize
 from workers.types import Entity
 
-MODEL_VERSION = "entities-crf-2"
+MODEL_VERSION = "entities-crf-3"
 
 _SENTENCE_ENDS = {".", "!", "?", "।", "॥", "|"}
 _MAX_SENTENCE_TOKENS = 150
@@ -39,21 +39,22 @@ def _sentences(text: str, tokens: list[tuple[str, int, int]]) -> list[tuple[int,
     return ranges
 
 
-def extract_entities(text: str, lang: str) -> list[Entity]:
+def find_mentions(text: str, lang: str) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, Span]]]:
+    """The text's tokens (token, start, end) and its entity spans (first token, last token + 1, span),
+    tagged sentence by sentence."""
     tokens = tokenize(text)
     words = [token for token, _, _ in tokens]
-    found = []  # (first token, last token + 1, span)
+    found = []
     for first, last in _sentences(text, tokens):
         for span in tag_spans(words[first:last], lang):
             found.append((first + span.start, first + span.end, span))
-    gazetteer = resources().gazetteer
-    named_in_text = {
-        match.name.canonical
-        for match in gazetteer.match([match_key(word) for word in words])
-        if not match.name.generic
-    }
-    mentions = [(words[start:end], span.type) for start, end, span in found]
-    canonicals = canonical_names(mentions, named_in_text)
+    return tokens, found
+
+
+def extract_entities(text: str, lang: str) -> list[Entity]:
+    tokens, found = find_mentions(text, lang)
+    words = [token for token, _, _ in tokens]
+    canonicals = canonical_names(words, [(start, end, span.type) for start, end, span in found])
     entities = []
     for (start, end, span), canonical in zip(found, canonicals, strict=True):
         char_start, char_end = tokens[start][1], tokens[end - 1][2]

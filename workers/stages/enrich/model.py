@@ -11,7 +11,7 @@ import orjson
 import pycrfsuite
 
 from workers.stages.enrich.gazetteer import Gazetteer, load_gazetteer
-from workers.stages.enrich.translit import NameLexicon
+from workers.stages.enrich.translit import NameLexicon, table_word_spellings
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "entities"
 
@@ -45,10 +45,15 @@ class Resources:
 @cache
 def resources() -> Resources:
     lexicon_counts = orjson.loads(gzip.decompress((MODEL_DIR / "name_lexicon.json.gz").read_bytes()))
+    aligned = orjson.loads(gzip.decompress((MODEL_DIR / "name_pairs.json.gz").read_bytes()))
     ambiguous = orjson.loads((MODEL_DIR / "ambiguous_names.json").read_bytes())
+    gazetteer = load_gazetteer(MODEL_DIR)
+    # Spellings the tables show for a type win over those aligned in parallel text.
+    spellings = {(None, word): spelling for word, spelling in aligned.items()}
+    spellings.update(table_word_spellings(gazetteer.canonical_names()))
     return Resources(
-        gazetteer=load_gazetteer(MODEL_DIR),
-        lexicon=NameLexicon(lexicon_counts),
+        gazetteer=gazetteer,
+        lexicon=NameLexicon(lexicon_counts, spellings),
         ambiguous={script: frozenset(tuple(key) for key in keys) for script, keys in ambiguous.items()},
     )
 

@@ -1,9 +1,12 @@
 """Latin spelling of names written in other scripts, for canonical names of entities no table knows.
 
-Devanagari gets a news-style romanisation (the spelling Indian English papers use: "sh", "ch", no
-diacritics) with Hindi schwa deletion; the result is then snapped to the nearest spelling in a
-lexicon of Latin-script name tokens when one sounds the same (जॉन → "jon" → "John",
-किर्बी → "kirbi" → "Kirby"). Other scripts go through anyascii.
+A Devanagari word is, in order: an English spelling learnt from the name tables (बनर्जी →
+"Banerjee", from ममता बनर्जी = Mamata Banerjee) or from parallel Hindi/English sentences
+(`name_pairs.json.gz`, `newswire train names`: एजियन → "Aegean"); for organisations, an initialism
+spelled in English letter names (सीआईआई → "CII"); else a news-style romanisation (the spelling
+Indian English papers use: "sh", "ch", no diacritics) with Hindi schwa deletion, snapped to the
+nearest spelling in a lexicon of Latin-script name tokens when one sounds the same (जॉन → "jon" →
+"John", किर्बी → "kirbi" → "Kirby"). Other scripts go through anyascii.
 """
 
 from __future__ import annotations
@@ -11,9 +14,13 @@ from __future__ import annotations
 import difflib
 import math
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 
 from anyascii import anyascii
+
+from workers.stages.enrich.text import is_devanagari, match_key
 
 _CONSONANTS = {
     "क": "k", "ख": "kh", "ग": "g", "घ": "gh", "ङ": "n",
@@ -36,6 +43,21 @@ _VOWEL_SIGNS = {
 }
 _VIRAMA, _NUKTA, _ANUSVARA, _CHANDRABINDU, _VISARGA = "्", "़", "ं", "ँ", "ः"
 _LABIALS = ("p", "b", "m")
+_BEFORE_W = ("s", "sh", "d", "dh", "t", "j")
+# English letters as Hindi writes their names (बीजेपी = B J P), match keys (no nukta: ज़ेड = जेड).
+_LETTER_NAMES = {
+    "ए": "A", "बी": "B", "सी": "C", "डी": "D", "ई": "E", "एफ": "F", "जी": "G", "एच": "H", "आई": "I",
+    "जे": "J", "के": "K", "एल": "L", "एम": "M", "एन": "N", "ओ": "O", "पी": "P", "क्यू": "Q", "आर": "R",
+    "एस": "S", "टी": "T", "यू": "U", "वी": "V", "डब्ल्यू": "W", "डबल्यू": "W", "एक्स": "X", "वाई": "Y",
+    "जेड": "Z", "ज़ेड": "Z",
+}
+_LONGEST_LETTER_NAME = max(map(len, _LETTER_NAMES))
+# A spelling a name snaps to may be this many letters longer or shorter than the romanisation
+# (पिचाई "pichai" is not "Pic", सुंदर "sundar" not "Soundarya").
+_MAX_SNAP_LENGTH_CHANGE = 2
+# ... and must be this alike, and end in the same vowel (or both in a consonant): शशि "shashi" is not
+# "Sass", सिंधु "sindhu" not "Cindy".
+_MIN_SNAP_SIMILARITY = 0.8
 
 
 def romanize_devanagari(word: str) -> str:
@@ -84,6 +106,14 @@ def romanize_devanagari(word: str) -> str:
         )
         if before_vowel and followed_by_syllable:
             schwa[i] = False
+    # व is "w" right after स, श, द, ध, ट, ज without a vowel (स्वामी "swami", द्विवेदी "dwivedi",
+    # ट्विटर "twitter"; but दिग्विजय "digvijay") and in the surname ending -वाल (अग्रवाल "agrawal",
+    # केजरीवाल "kejriwal"), as English spellings write it.
+    for i, (latin, kind) in enumerate(units):
+        conjunct = i > 0 and units[i - 1][1] == "c" and not schwa[i - 1] and units[i - 1][0] in _BEFORE_W
+        wal_ending = i == last - 2 and units[i + 1][0] == "a" and units[last][0] == "l"
+        if latin == "v" and kind in ("C", "c") and (conjunct or wal_ending):
+            units[i][0] = "w"
     out = []
     for i, (latin, kind) in enumerate(units):
         if kind == "N":
@@ -94,6 +124,31 @@ def romanize_devanagari(word: str) -> str:
         if schwa[i]:
             out.append("a")
     return "".join(out)
+
+
+def initialism(word: str) -> str | None:
+    """The capitals of a word spelled in English letter names (आईएमएफ → "IMF"), if it is one word
+    of two or more letter names and nothing else."""
+    key, letters, i = match_key(word), [], 0
+    while i < len(key):
+        for length in range(min(_LONGEST_LETTER_NAME, len(key) - i), 0, -1):
+            letter = _LETTER_NAMES.get(key[i : i + length])
+            # A letter name ends a syllable: ए of एफ or एल is not the letter A when a consonant follows.
+            if letter is not None and not (i + length < len(key) and key[i + length] in "्ािीुूेैोौंः"):
+                letters.append(letter)
+                i += length
+                break
+        else:
+            return None
+    return "".join(letters) if len(letters) >= 2 else None
+
+
+def abbreviation(word: str) -> str:
+    """An organisation's abbreviation in capitals: initialisms by their letters (सीआईआई → "CII"),
+    acronyms read as words by their sound (इसरो → "ISRO"), Latin ones as written."""
+    if not is_devanagari(word):
+        return word.upper()
+    return initialism(word) or romanize_devanagari(word).upper()
 
 
 def sound_key(latin: str) -> str:
@@ -125,12 +180,20 @@ def skeleton(key: str) -> str:
     return "".join(out)
 
 
+def _ending(key: str) -> str:
+    """The final vowel of a sound key, or "" if it ends in a consonant."""
+    return key[-1:] if key[-1:] in "aeiou" else ""
+
+
 class NameLexicon:
-    """Latin-script name words with how often each was a PER, ORG and LOC word, looked up by sound."""
+    """Latin-script name words with how often each was a PER, ORG and LOC word, looked up by sound,
+    and the English spellings of Hindi name words: learnt from the name tables, per type
+    ((type, match key) → word), and from parallel text, for any type ((None, match key) → word)."""
 
     TYPES = ("PER", "ORG", "LOC")
 
-    def __init__(self, type_counts: dict[str, list[int]]):
+    def __init__(self, type_counts: dict[str, list[int]], spellings: dict[tuple[str | None, str], str] | None = None):
+        self.spellings = spellings or {}
         self._by_skeleton: dict[str, list[tuple[str, str, int]]] = {}
         self._types = {}
         # Bounded: a long-running worker meets an endless stream of new words.
@@ -140,12 +203,25 @@ class NameLexicon:
             self._by_skeleton.setdefault(skeleton(key), []).append((name, key, sum(counts)))
             self._types[name] = self.TYPES[max(range(len(counts)), key=counts.__getitem__)]
 
-    def closest(self, romanized: str, entity_type: str | None = None, min_similarity: float = 0.75) -> str | None:
-        """The commonest name spelled most alike with the same consonants (and usual type, if given)."""
+    def closest(
+        self,
+        romanized: str,
+        entity_type: str | None = None,
+        min_similarity: float = 0.75,
+        max_length_change: int | None = None,
+        same_ending: bool = False,
+    ) -> str | None:
+        """The commonest name spelled most alike with the same consonants (and usual type, if given;
+        at most max_length_change letters longer or shorter, if given; with same_ending, ending in
+        the same vowel or both in a consonant)."""
         key = sound_key(romanized)
         best, best_score = None, 0.0
         for name, name_key, count in self._by_skeleton.get(skeleton(key), ()):
             if entity_type is not None and self._types[name] != entity_type:
+                continue
+            if max_length_change is not None and abs(len(name_key) - len(key)) > max_length_change:
+                continue
+            if same_ending and _ending(name_key) != _ending(key):
                 continue
             similarity = difflib.SequenceMatcher(None, key, name_key).ratio()
             if similarity < min_similarity:
@@ -165,14 +241,58 @@ class NameLexicon:
         return self._types[match] if match else None
 
 
+# How alike a Hindi word of a table alias and the English word in its place must sound to be taken
+# as its spelling (बनर्जी ~ Banerjee, पंजाब ~ Punjab, but not संगठन ~ Organization, a translation).
+_MIN_SPELLING_SIMILARITY = 0.6
+# Table spellings of which types a word of each type may take: organisations are often named after
+# places (पंजाब नेशनल बैंक), people are not (द्रविड़ is "Dravida" only in a party's name).
+_SPELLING_TYPES = {"PER": ("PER",), "ORG": ("ORG", "LOC"), "LOC": ("LOC",)}
+
+
+def table_word_spellings(names: Iterable[tuple[tuple[str, ...], str, str]]) -> dict[tuple[str, str], str]:
+    """(type, Hindi word's match key) → English word, from table aliases (keys, type, canonical)
+    that spell their English name word for word (ममता बनर्जी = Mamata Banerjee gives बनर्जी →
+    Banerjee, for अभिषेक बनर्जी, whom no table has). Per type: द्रविड़ is "Dravida" in a party's name
+    and "Dravid" in a person's. The spelling most aliases agree on wins (ties: alphabetical)."""
+    votes: dict[tuple[str, str], Counter] = {}
+    for key, entity_type, canonical in names:
+        english = canonical.split()
+        if len(english) != len(key) or not all(is_devanagari(word) for word in key):
+            continue
+        for word, spelling in zip(key, english, strict=True):
+            similarity = difflib.SequenceMatcher(None, sound_key(romanize_devanagari(word)), sound_key(spelling)).ratio()
+            if spelling.isalpha() and similarity >= _MIN_SPELLING_SIMILARITY:
+                votes.setdefault((entity_type, word), Counter())[spelling] += 1
+    return {word: min(counts, key=lambda s: (-counts[s], s)) for word, counts in votes.items()}
+
+
 def latin_name(words: list[str], lexicon: NameLexicon | None, entity_type: str | None = None) -> str:
-    """Title-cased Latin spelling of a multi-word name in any script; Devanagari words snap to a
-    lexicon name of the entity's type that sounds the same."""
+    """Title-cased Latin spelling of a multi-word name in any script; Devanagari words take a learnt
+    English spelling, an organisation's initialism its capitals, a person's initial its letter and
+    a dot (पी. वी. सिंधु → "P. V. Sindhu"), others snap to a lexicon name of the entity's type
+    that sounds the same."""
     out = []
     for word in words:
-        if any("\u0900" <= char <= "\u097f" for char in word):
+        if word == "." and out:
+            continue  # the dot of an initial, written with the initial below
+        letter = _LETTER_NAMES.get(match_key(word)) if entity_type == "PER" else None
+        if letter:
+            out.append(letter + ".")
+            continue
+        if is_devanagari(word):
+            key = match_key(word)
+            types = (*_SPELLING_TYPES.get(entity_type or "", ()), None)
+            learnt = next((lexicon.spellings[t, key] for t in types if (t, key) in lexicon.spellings), None) if lexicon else None
+            letters = initialism(word) if entity_type == "ORG" else None
+            if learnt or letters:
+                out.append(learnt or letters)
+                continue
             romanized = romanize_devanagari(word)
-            match = lexicon.closest(romanized, entity_type) if lexicon else None
+            match = None
+            if lexicon:
+                match = lexicon.closest(
+                    romanized, entity_type, _MIN_SNAP_SIMILARITY, max_length_change=_MAX_SNAP_LENGTH_CHANGE, same_ending=True
+                )
             out.append(match or romanized.capitalize())
         elif word.isascii():
             out.append(word)
