@@ -73,6 +73,24 @@ class Pipeline:
                 if self.processes[stage].poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"worker {stage} did not start; see {self.log_dir}/worker-{stage}.log")
                 time.sleep(0.2)
+        # A worker serves its metrics port before its models load (the classify stage's encoder takes seconds):
+        # the pipeline is up once every stage's consumer group is stable, so a test that stops the broker next
+        # stops it under running consumers, not under a worker still starting.
+        for stage in STAGES:
+            while not self._group_stable(admin, self.settings.group(stage)):
+                if self.processes[stage].poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"worker {stage} did not join its group; see {self.log_dir}/worker-{stage}.log")
+                time.sleep(0.5)
+
+    @staticmethod
+    def _group_stable(admin: AdminClient, group: str) -> bool:
+        from confluent_kafka import ConsumerGroupState
+
+        try:
+            description = admin.describe_consumer_groups([group], request_timeout=5)[group].result()
+        except Exception:  # noqa: BLE001 - not there yet
+            return False
+        return description.state == ConsumerGroupState.STABLE and bool(description.members)
 
     def start_worker(self, stage: str, module: str = "workers") -> None:
         """`module`: what `python -m` runs with the arguments `run STAGE` (a test's own launcher, or the CLI)."""
