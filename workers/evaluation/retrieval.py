@@ -17,7 +17,6 @@ import orjson
 from workers.datasets import read_jsonl
 from workers.stages import embedding as embedding_stage
 
-BATCH = 64
 
 
 def add_arguments(parser) -> None:
@@ -33,8 +32,7 @@ def group_of(row: dict) -> str | None:
 
 
 def embed_rows(rows: list[dict]) -> np.ndarray:
-    pages = [(row.get("title"), row.get("text") or "") for row in rows]
-    return np.vstack([embedding_stage.embed_pages(pages[i : i + BATCH]) for i in range(0, len(pages), BATCH)])
+    return embedding_stage.embed_pages([(row.get("title"), row.get("text") or "") for row in rows])
 
 
 def score(rows: list[dict], vectors: np.ndarray, pivot: str) -> dict:

@@ -44,7 +44,6 @@ ROWS_PER_NOISY_GROUP = 2000
 NOISY_DATASETS = {"topic_l3cube_indicnews"}
 # Held-out rows measured per L3Cube language (the hand-labelled files are measured whole).
 MEASURED_ROWS_PER_NOISY_GROUP = 400
-EMBED_BATCH = 256
 # Two heads on the page embedding. The alone head (languages without training rows) weighs every sampled row as
 # the lexical model does: L3Cube is where the many languages are, and its job is transfer. The combined head (with
 # the lexical model, in trained languages) scales the noisy L3Cube groups down to a tenth (the best of 1, 0.3, 0.1
@@ -146,9 +145,8 @@ class EmbeddingCache:
         missing = list(dict.fromkeys(text for text in texts if text not in self.vectors))
         if missing:
             print(f"embedding {len(missing)} texts ({len(texts) - len(missing)} cached)", flush=True)
-        for i in range(0, len(missing), EMBED_BATCH):
-            batch = missing[i : i + EMBED_BATCH]
-            self.vectors.update(zip(batch, embed_texts(batch)))
+        if missing:
+            self.vectors.update(zip(missing, embed_texts(missing)))
         if missing and self.path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(self.path, texts=np.array(list(self.vectors)), vectors=np.vstack(list(self.vectors.values())))
