@@ -23,8 +23,10 @@ from workers.runtime.deadletter import read_dead_letter_headers
 
 pytestmark = pytest.mark.stack
 STACK = str(REPO_ROOT / "deploy" / "local" / "stack.sh")
-STREAM_PAGES = 2000
-STREAM_RATE = 100  # pages/s: the stream lasts 20 s, long enough to hit every worker mid-stream
+# The classify stage runs the encoder on every page (about 10 pages per CPU second on an fp32-only CPU), so
+# 600 pages keep every stage busy through the 16 s of kills below while the test stays within minutes.
+STREAM_PAGES = 600
+STREAM_RATE = 50  # pages/s: the stream lasts 12 s and the backlog well beyond, so every kill lands mid-stream
 
 
 @pytest.fixture
