@@ -76,6 +76,20 @@ def primaries_on(es, index_pattern: str) -> Counter:
                    if shard["prirep"] == "p")
 
 
+def move_primaries_to(es, index_pattern: str, node: str) -> None:
+    """Make `node` hold every primary of the matching indices: a primary elsewhere is cancelled, so its replica on
+    `node` takes over (the same promotion a node failure causes) and a new replica is built; waits for green."""
+    es.cluster.health(index=index_pattern, wait_for_status="green", timeout="120s")
+    commands = [{"cancel": {"index": shard["index"], "shard": int(shard["shard"]), "node": shard["node"], "allow_primary": True}}
+                for shard in es.cat.shards(index=index_pattern, format="json", h="index,shard,prirep,node")
+                if shard["prirep"] == "p" and shard["node"] != node]
+    if commands:
+        es.cluster.reroute(commands=commands)
+    wait_until(lambda: primaries_on(es, index_pattern)[node] == len(es.cat.shards(index=index_pattern, format="json")) // 2,
+               120, f"primaries of {index_pattern} on {node}")
+    es.cluster.health(index=index_pattern, wait_for_status="green", timeout="120s")
+
+
 class IndexWatch:
     """Counts the run's documents every half second in the background, so a test can say afterwards how long
     indexing stood still after a fault."""

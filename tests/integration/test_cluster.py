@@ -28,6 +28,7 @@ RATE = 50  # pages/s: 20 s of producing, then minutes of draining through the en
 FAULT_AFTER = PAGES // 10  # documents indexed before the fault: the stream is flowing through every stage
 BROKER_DOWN_SECONDS = 20
 ENGINE_NODE_DOWN_SECONDS = 30
+WARM_UP_PAGES = 20
 
 
 @pytest.fixture
@@ -115,12 +116,19 @@ def test_one_engine_node_stopped_mid_stream(pipeline):
     """The node that is not the elected master: with two master-eligible nodes only one votes, so the cluster
     outlives the other (losing the master is the outage the indexer pauses for, `no_master`)."""
     pages = synthetic_pages(PAGES, seed=22)
+    indices = f"{pipeline.settings.index_alias}-*"
+    master = cluster.elected_master(pipeline.es)
+    (node,) = [name for name in cluster.engine_node_names(pipeline.es) if name != master]
+    # The first pages create the run's indices (pages, and dedup bands on the first write); then the node to be
+    # stopped takes every primary, so the replicas on the other node must take over mid-stream.
+    first = pages[:WARM_UP_PAGES]
+    pipeline.produce_many(topics.RAW, [(url.encode(), envelope(text, url, "text/plain"), None) for url, text in first])
+    _wait_for_documents(pipeline, len(first))
+    cluster.move_primaries_to(pipeline.es, indices, node)
+    primaries = cluster.primaries_on(pipeline.es, indices)[node]
     with cluster.IndexWatch(pipeline) as watch:
-        producer = _stream(pipeline, pages)
+        producer = _stream(pipeline, pages[WARM_UP_PAGES:])
         _wait_for_documents(pipeline, FAULT_AFTER)
-        master = cluster.elected_master(pipeline.es)
-        (node,) = [name for name in cluster.engine_node_names(pipeline.es) if name != master]
-        primaries = cluster.primaries_on(pipeline.es, f"{pipeline.settings.index_alias}-*")[node]
         stopped_at = time.monotonic()
         cluster.stack("stop", node.removeprefix("cluster-"))
         time.sleep(max(0.0, ENGINE_NODE_DOWN_SECONDS - (time.monotonic() - stopped_at)))
