@@ -39,9 +39,10 @@ demo: stack-start workers-start
 test: stack-start
 	$(PY) -m pytest -q -p no:cacheprovider
 
-# The fault tests on the local cluster mode (three brokers, two engine nodes), started if needed: minutes.
+# The fault tests and the 1 -> 3 -> 1 scaling test on the local cluster mode (three brokers, two engine nodes),
+# started if needed: about 25 minutes on two cores.
 test-cluster: install
-	$(PY) -m pytest -q -p no:cacheprovider -s -m cluster tests/integration/test_cluster.py
+	$(PY) -m pytest -q -p no:cacheprovider -s -m cluster tests/integration/test_cluster.py tests/integration/test_scaling.py
 
 # Only the tests that need no servers.
 unit: install
