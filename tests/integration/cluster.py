@@ -84,7 +84,7 @@ def move_primaries_to(es, index_pattern: str, node: str) -> None:
                 for shard in es.cat.shards(index=index_pattern, format="json", h="index,shard,prirep,node")
                 if shard["prirep"] == "p" and shard["node"] != node]
     if commands:
-        es.cluster.reroute(commands=commands)
+        es.cluster.reroute(commands=commands, metric="none")
     wait_until(lambda: primaries_on(es, index_pattern)[node] == len(es.cat.shards(index=index_pattern, format="json")) // 2,
                120, f"primaries of {index_pattern} on {node}")
     es.cluster.health(index=index_pattern, wait_for_status="green", timeout="120s")

@@ -109,7 +109,7 @@ def test_kill_9_of_the_broker_leading_most_partitions_mid_stream(pipeline):
         _wait_for_documents(pipeline, len(pages))
     _check_and_report("broker-kill-9", pipeline, pages, broker=broker, partitions_led=led, leaders_moved_in=leaders_moved,
                       longest_indexing_stall=watch.longest_stall_after(killed_at, len(pages)),
-                      back_in_sync_after_restart=in_sync, restarted_after=restarted_at - killed_at)
+                      back_in_sync_after_broker_ready=in_sync, restarted_after=restarted_at - killed_at)
 
 
 def test_one_engine_node_stopped_mid_stream(pipeline):
@@ -143,4 +143,4 @@ def test_one_engine_node_stopped_mid_stream(pipeline):
     _check_and_report("engine-node-stop", pipeline, pages, node=node, primaries_on_it=primaries,
                       indexed_before_restart=indexed_while_down,
                       longest_indexing_stall=watch.longest_stall_after(stopped_at, len(pages)),
-                      green_after_restart=green, restarted_after=restarted_at - stopped_at)
+                      green_after_node_ready=green, restarted_after=restarted_at - stopped_at)

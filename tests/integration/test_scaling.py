@@ -23,7 +23,7 @@ from workers.runtime.streams import STREAM_STAGES
 
 pytestmark = [pytest.mark.stack, pytest.mark.cluster]
 PAGES = 3000
-RATE = 8  # pages/s, about the pipeline's capacity on two cores: every stage has work throughout the stream
+RATE = 8  # pages/s, above the pipeline's capacity on two cores (4-5 pages/s): every stage has work throughout
 REPLICAS = 3
 FIRST_SCALING_AFTER = 45  # seconds of stream before the first stage scales out
 SETTLE_SECONDS = 10  # after a group is stable again, gaps that start this soon still belong to its rebalance
