@@ -101,9 +101,11 @@ class Pipeline:
         """Wait until the stage's consumer group is stable with `members` members."""
         admin = AdminClient(client_config(self.settings))
         while self._group_members(admin, self.settings.group(stage)) != members:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{stage}: consumer group not stable with {members} members; logs in {self.log_dir}")
-            self.assert_workers_alive()
+            # RuntimeError, as for a worker that does not start: LiveRun retries on it (a metrics port race).
+            exited = [name for name in self.replicas(stage) if self.processes[name].poll() is not None]
+            if exited or time.monotonic() > deadline:
+                raise RuntimeError(f"{stage}: consumer group not stable with {members} members (exited: {exited}); "
+                                   f"see {self.log_dir}/worker-{stage}*.log")
             time.sleep(0.5)
 
     @staticmethod
