@@ -577,6 +577,15 @@ start_cluster() {
   return 0
 }
 
+# Cluster services "$@": the engine nodes one by one, then the brokers all at once. Stopped one after another,
+# the last broker loses the controller quorum and cannot finish its controlled shutdown (it waits for SIGKILL).
+stop_cluster() {
+  local service
+  for service in "$@"; do [[ "$service" == cluster-es-* ]] && stop_service "$service"; done
+  for service in "$@"; do [[ "$service" == cluster-kafka-* ]] && stop_service "$service" & done
+  wait
+}
+
 usage() {
   echo "usage: $0 {install|start|stop|status} [kafka|elasticsearch|elasticsearch-secure|prometheus|all]" >&2
   echo "       $0 {start|stop|status} --cluster [kafka-1|kafka-2|kafka-3|es-1|es-2|all]" >&2
@@ -620,7 +629,8 @@ main() {
     install) for service in "${services[@]}"; do "install_$service"; done ;;
     start) if [[ -n "$cluster" ]]; then start_cluster "${services[@]}"; else
       for service in "${services[@]}"; do start_service "$service"; done; fi ;;
-    stop) for ((i = ${#services[@]} - 1; i >= 0; i--)); do stop_service "${services[i]}"; done ;;
+    stop) if [[ -n "$cluster" ]]; then stop_cluster "${services[@]}"; else
+      for ((i = ${#services[@]} - 1; i >= 0; i--)); do stop_service "${services[i]}"; done; fi ;;
     status) for service in "${services[@]}"; do status_service "$service"; done
       [[ -z "$cluster" ]] || status_cluster_summary ;;
     *) usage ;;
