@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := deploy/local/stack.sh
 
-.PHONY: install stack-start stack-stop stack-status workers-start workers-stop demo test unit clean-var
+.PHONY: install stack-start stack-stop stack-status workers-start workers-stop demo test test-cluster unit clean-var
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -38,6 +38,11 @@ demo: stack-start workers-start
 # The whole suite: unit tests and the end-to-end tests against the real local stack (started if needed).
 test: stack-start
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The fault tests and the 1 -> 3 -> 1 scaling test on the local cluster mode (three brokers, two engine nodes),
+# started if needed: about 25 minutes on two cores.
+test-cluster: install
+	$(PY) -m pytest -q -p no:cacheprovider -s -m cluster tests/integration/test_cluster.py tests/integration/test_scaling.py
 
 # Only the tests that need no servers.
 unit: install

@@ -46,7 +46,7 @@ class Settings:
     # Prefix for every topic and consumer group, so that several pipelines (or test runs) share one cluster.
     topic_prefix: str = ""
     topic_replication_factor: int = 1
-    es_url: str = "http://127.0.0.1:9200"
+    es_url: str = "http://127.0.0.1:9200"  # one node, or several separated by commas
     es_username: str = ""
     es_password: Secret = field(default_factory=lambda: Secret(""))
     es_api_key: Secret = field(default_factory=lambda: Secret(""))

@@ -26,6 +26,19 @@ from workers.topics import apply_topics, load_topic_specs
 
 STAGES = ["clean", "classify", "enrich", "index"]
 
+# The local cluster mode (`deploy/local/stack.sh start --cluster`): where it listens, and what production asks of
+# topics and indices there. Its workers serve metrics 10000 ports up, so a cluster run never waits on (or holds)
+# the single stack's fixed ports.
+CLUSTER_ENV = {
+    "NEWSWIRE_KAFKA_BOOTSTRAP": "127.0.0.1:19092,127.0.0.1:19192,127.0.0.1:19292",
+    "NEWSWIRE_ES_URL": "http://127.0.0.1:19200,http://127.0.0.1:19201",
+    "NEWSWIRE_TOPIC_REPLICATION_FACTOR": "3",
+    "NEWSWIRE_INDEX_REPLICAS": "1",
+}
+CLUSTER_METRICS_PORTS = {stage: port + 10000 for stage, port in STAGE_METRICS_PORTS.items()}
+# Replica n (from 2) of a stage serves metrics REPLICA_PORT_STEP * (n - 1) above the stage's port.
+REPLICA_PORT_STEP = 10
+
 
 def port_open(port: int) -> bool:
     with socket.socket() as sock:
@@ -34,9 +47,12 @@ def port_open(port: int) -> bool:
 
 
 class Pipeline:
-    """Topics under a fresh prefix, an index under a fresh alias, and the four workers."""
+    """Topics under a fresh prefix, an index under a fresh alias, and the four workers (more replicas of a stage
+    with `add_replica`). `processes` is keyed by worker name: the stage's name for its first replica, then
+    `<stage>-2`, `<stage>-3`..."""
 
-    def __init__(self, log_dir: Path, extra_env: dict[str, str] | None = None):
+    def __init__(self, log_dir: Path, extra_env: dict[str, str] | None = None,
+                 metrics_ports: dict[str, int] | None = None):
         run_id = uuid.uuid4().hex[:8]
         self.env = {
             **os.environ,
@@ -47,6 +63,7 @@ class Pipeline:
         }
         self.settings = load_settings(self.env)
         self.log_dir = log_dir
+        self.metrics_ports = dict(metrics_ports or STAGE_METRICS_PORTS)
         self.processes: dict[str, subprocess.Popen] = {}
         self.es = make_client(self.settings)
 
@@ -59,17 +76,18 @@ class Pipeline:
         self.check_stack()
         # The worker ports are fixed (Prometheus scrapes them): wait for another test run's workers to go.
         deadline = time.monotonic() + 180
-        while any(port_open(port) for port in STAGE_METRICS_PORTS.values()):
+        while any(port_open(port) for port in self.metrics_ports.values()):
             if time.monotonic() > deadline:
-                raise RuntimeError("worker metrics ports 9401-9404 stay busy: another pipeline is running")
+                raise RuntimeError(f"worker metrics ports {sorted(self.metrics_ports.values())} stay busy: "
+                                   "another pipeline is running")
             time.sleep(1)
         admin = AdminClient(client_config(self.settings))
-        apply_topics(admin, load_topic_specs(), self.settings.topic_prefix, 1)
+        apply_topics(admin, load_topic_specs(), self.settings.topic_prefix, self.settings.topic_replication_factor)
         for stage in STAGES:
             self.start_worker(stage)
         deadline = time.monotonic() + 120
         for stage in STAGES:
-            while not port_open(STAGE_METRICS_PORTS[stage]):
+            while not port_open(self.metrics_ports[stage]):
                 if self.processes[stage].poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"worker {stage} did not start; see {self.log_dir}/worker-{stage}.log")
                 time.sleep(0.2)
@@ -77,28 +95,58 @@ class Pipeline:
         # the pipeline is up once every stage's consumer group is stable, so a test that stops the broker next
         # stops it under running consumers, not under a worker still starting.
         for stage in STAGES:
-            while not self._group_stable(admin, self.settings.group(stage)):
-                if self.processes[stage].poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"worker {stage} did not join its group; see {self.log_dir}/worker-{stage}.log")
-                time.sleep(0.5)
+            self.wait_group_stable(stage, members=1, deadline=deadline)
+
+    def wait_group_stable(self, stage: str, members: int, deadline: float) -> None:
+        """Wait until the stage's consumer group is stable with `members` members."""
+        admin = AdminClient(client_config(self.settings))
+        while self._group_members(admin, self.settings.group(stage)) != members:
+            # RuntimeError, as for a worker that does not start: LiveRun retries on it (a metrics port race).
+            exited = [name for name in self.replicas(stage) if self.processes[name].poll() is not None]
+            if exited or time.monotonic() > deadline:
+                raise RuntimeError(f"{stage}: consumer group not stable with {members} members (exited: {exited}); "
+                                   f"see {self.log_dir}/worker-{stage}*.log")
+            time.sleep(0.5)
 
     @staticmethod
-    def _group_stable(admin: AdminClient, group: str) -> bool:
+    def _group_members(admin: AdminClient, group: str) -> int | None:
+        """How many members the group has when it is stable; None while it rebalances or is not there."""
         from confluent_kafka import ConsumerGroupState
 
         try:
             description = admin.describe_consumer_groups([group], request_timeout=5)[group].result()
         except Exception:  # noqa: BLE001 - not there yet
-            return False
-        return description.state == ConsumerGroupState.STABLE and bool(description.members)
+            return None
+        return len(description.members) if description.state == ConsumerGroupState.STABLE else None
 
-    def start_worker(self, stage: str, module: str = "workers") -> None:
-        """`module`: what `python -m` runs with the arguments `run STAGE` (a test's own launcher, or the CLI)."""
-        log = open(self.log_dir / f"worker-{stage}.log", "ab")
-        self.processes[stage] = subprocess.Popen(
-            [sys.executable, "-m", module, "run", stage], env=self.env, cwd=REPO_ROOT,
+    def start_worker(self, stage: str, module: str = "workers", name: str | None = None, metrics_port: int = 0) -> None:
+        """`module`: what `python -m` runs with the arguments `run STAGE` (a test's own launcher, or the CLI);
+        `name` (default: the stage) keys the worker in `processes` and names its log."""
+        name = name or stage
+        log = open(self.log_dir / f"worker-{name}.log", "ab")
+        env = {**self.env, "NEWSWIRE_METRICS_PORT": str(metrics_port or self.metrics_ports[stage])}
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", module, "run", stage], env=env, cwd=REPO_ROOT,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+
+    def replicas(self, stage: str) -> list[str]:
+        return [name for name in self.processes if name == stage or name.startswith(f"{stage}-")]
+
+    def add_replica(self, stage: str) -> str:
+        """Start one more worker of the stage (what an autoscaler does); returns its name."""
+        number = len(self.replicas(stage)) + 1
+        name = f"{stage}-{number}"
+        self.start_worker(stage, name=name, metrics_port=self.metrics_ports[stage] + REPLICA_PORT_STEP * (number - 1))
+        return name
+
+    def remove_replica(self, stage: str) -> str:
+        """SIGTERM the stage's newest replica, as an autoscaler scaling in does, and wait for it to exit."""
+        name = self.replicas(stage)[-1]
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+        return name
 
     def assert_workers_alive(self) -> None:
         for stage, process in self.processes.items():
@@ -207,9 +255,10 @@ class Pipeline:
 
 
 @contextmanager
-def running_pipeline(log_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Pipeline]:
+def running_pipeline(log_dir: Path, extra_env: dict[str, str] | None = None,
+                     metrics_ports: dict[str, int] | None = None) -> Iterator[Pipeline]:
     """A started Pipeline; stopped, and its topics and indices deleted, on exit."""
-    pipeline = Pipeline(log_dir, extra_env)
+    pipeline = Pipeline(log_dir, extra_env, metrics_ports)
     try:
         pipeline.start()
         yield pipeline

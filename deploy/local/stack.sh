@@ -2,9 +2,11 @@
 # Local single-node stack on 127.0.0.1 without Docker: Kafka (KRaft), Elasticsearch, Prometheus.
 #
 #   deploy/local/stack.sh {install|start|stop|status} [kafka|elasticsearch|elasticsearch-secure|prometheus|all]
+#   deploy/local/stack.sh {start|stop|status} --cluster [kafka-1|kafka-2|kafka-3|es-1|es-2|all]
 #
 # elasticsearch-secure (HTTPS and authentication on 9201) is optional: "all" includes it only when
-# NEWSWIRE_SECURE_ES=1.
+# NEWSWIRE_SECURE_ES=1. --cluster is the cluster mode: three KRaft brokers (19092, 19192, 19292) and a
+# two-node Elasticsearch (19200, 19201) with data of their own, beside the single stack.
 #
 # Everything comes from package registries (Maven Central, Debian). Runtime data lives in
 # $NEWSWIRE_VAR (default <repo>/var), downloads in $NEWSWIRE_CACHE (default <repo>/.cache).
@@ -30,15 +32,27 @@ KAFKA_CLUSTER_ID=bmV3c3dpcmUtbG9jYWwtMQ # base64url("newswire-local-1"): same id
 M2_REPO="$CACHE/m2"
 
 SERVICES=(kafka elasticsearch prometheus)
+# Cluster mode: its own ports (the single stack's plus 10000, and +100 per broker), data folders and cluster ids.
+CLUSTER_KAFKA=(cluster-kafka-1 cluster-kafka-2 cluster-kafka-3)
+CLUSTER_ES=(cluster-es-1 cluster-es-2)
+CLUSTER_KAFKA_ID=bmV3c3dpcmUtY2x1c3Rlcg # base64url("newswire-cluster")
+CLUSTER_VOTERS=1@127.0.0.1:19093,2@127.0.0.1:19193,3@127.0.0.1:19293
+CLUSTER_ES_SEEDS=127.0.0.1:19300,127.0.0.1:19301
+KAFKA_JAVA=("$JAVA_HOME/bin/java" -cp "$KAFKA_LIBS/*" "-Dlog4j2.configurationFile=$DEPLOY/kafka/log4j2.properties")
 # The secured Elasticsearch: its file-realm user, and a smaller heap (it only serves the security tests).
 ES_SECURE_LOGIN=newswire
 ES_SECURE_HEAP=256m
 # Client port first; Kafka's controller and Elasticsearch's transport port must be free too.
-declare -A PORTS=([kafka]="9092 9093 9094" [elasticsearch]="9200 9300" [elasticsearch-secure]="9201 9301" [prometheus]="9090")
+declare -A PORTS=([kafka]="9092 9093 9094" [elasticsearch]="9200 9300" [elasticsearch-secure]="9201 9301" [prometheus]="9090"
+  [cluster-kafka-1]="19092 19093" [cluster-kafka-2]="19192 19193" [cluster-kafka-3]="19292 19293"
+  [cluster-es-1]="19200 19300" [cluster-es-2]="19201 19301")
 # A path on each service's command line that is this checkout's: a recycled pid, or the same
 # service of another checkout, is never taken for ours.
 declare -A CMD_MARK=([kafka]="$VAR/kafka/server.properties" [elasticsearch]="$VAR/elasticsearch/tmp"
-  [elasticsearch-secure]="$VAR/elasticsearch-secure/tmp" [prometheus]="$VAR/prometheus/data")
+  [elasticsearch-secure]="$VAR/elasticsearch-secure/tmp" [prometheus]="$VAR/prometheus/data"
+  [cluster-kafka-1]="$VAR/cluster-kafka-1/server.properties" [cluster-kafka-2]="$VAR/cluster-kafka-2/server.properties"
+  [cluster-kafka-3]="$VAR/cluster-kafka-3/server.properties" [cluster-es-1]="$VAR/cluster-es-1/tmp"
+  [cluster-es-2]="$VAR/cluster-es-2/tmp")
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -50,7 +64,7 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 pid_file() {
   case "$1" in
-    elasticsearch | elasticsearch-secure) echo "$VAR/$1/run/elasticsearch.pid" ;; # written by ES as $ES_USER
+    elasticsearch | elasticsearch-secure | cluster-es-*) echo "$VAR/$1/run/elasticsearch.pid" ;; # written by ES as $ES_USER
     *) echo "$VAR/run/$1.pid" ;;
   esac
 }
@@ -117,6 +131,7 @@ log_files() {
   case "$1" in
     elasticsearch) printf '%s\n' "$VAR/log/elasticsearch.log" "$VAR/elasticsearch/logs/newswire-local.log" ;;
     elasticsearch-secure) printf '%s\n' "$VAR/log/elasticsearch-secure.log" "$VAR/elasticsearch-secure/logs/newswire-local-secure.log" ;;
+    cluster-es-*) printf '%s\n' "$VAR/log/$1.log" "$VAR/$1/logs/newswire-local-cluster.log" ;;
     *) printf '%s\n' "$VAR/log/$1.log" ;;
   esac
 }
@@ -310,36 +325,40 @@ start_kafka() {
   mkdir -p "$dir/data"
   kafka_tls
   sed -e "s#@DATA_DIR@#$dir/data#" -e "s#@TLS_DIR@#$dir/tls#" "$DEPLOY/kafka/server.properties" >"$dir/server.properties"
-  local java=("$JAVA_HOME/bin/java" -cp "$KAFKA_LIBS/*" "-Dlog4j2.configurationFile=$DEPLOY/kafka/log4j2.properties")
   # Static quorum (controller.quorum.voters), so no --standalone; a formatted dir is kept as is.
   if [[ ! -f "$dir/data/meta.properties" ]]; then
-    "${java[@]}" kafka.tools.StorageTool format --cluster-id "$KAFKA_CLUSTER_ID" \
+    "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format --cluster-id "$KAFKA_CLUSTER_ID" \
       --config "$dir/server.properties" --ignore-formatted >>"$VAR/log/kafka.log" 2>&1 9>&- ||
       { show_log_tail "$VAR/log/kafka.log"; die "kafka: storage format failed"; }
   fi
-  launch kafka "${java[@]}" -Xms512m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+  launch kafka "${KAFKA_JAVA[@]}" -Xms512m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
     kafka.Kafka "$dir/server.properties"
   wait_ready kafka kafka_metadata_ok
 }
 
-# A metadata request answered by the broker.
+# A metadata request answered by the broker on port $1 (default 9092).
 kafka_metadata_ok() {
+  local port="${1:-9092}"
   if [[ -x "$PYTHON" ]]; then
-    "$PYTHON" -c 'from confluent_kafka.admin import AdminClient
-AdminClient({"bootstrap.servers": "127.0.0.1:9092"}).list_topics(timeout=2)' 2>/dev/null
+    "$PYTHON" -c 'import sys
+from confluent_kafka.admin import AdminClient
+AdminClient({"bootstrap.servers": "127.0.0.1:" + sys.argv[1]}).list_topics(timeout=2)' "$port" 2>/dev/null
   else
-    kcat -b 127.0.0.1:9092 -L -m 2 >/dev/null 2>&1
+    kcat -b "127.0.0.1:$port" -L -m 2 >/dev/null 2>&1
   fi
 }
 
 # Renders the config of Elasticsearch node $1 into $VAR/$1/config from the distribution's files,
-# deploy/local/$2/elasticsearch.yml and the shared deploy/local/elasticsearch/jvm.options.
+# deploy/local/$2/elasticsearch.yml and the shared deploy/local/elasticsearch/jvm.options; "$3..." are
+# further sed expressions for elasticsearch.yml.
 render_es_config() {
-  local dir="$VAR/$1"
+  local dir="$VAR/$1" template="$DEPLOY/$2/elasticsearch.yml"; shift 2
+  local extra=()
+  for expression in "$@"; do extra+=(-e "$expression"); done
   mkdir -p "$dir/config" "$dir/data" "$dir/logs" "$dir/tmp" "$dir/run"
   # The distribution's config (log4j2.properties, role files); ours replaces two files.
   cp -rn "$ES_HOME/config/." "$dir/config/"
-  sed "s#@VAR_DIR@#$dir#g" "$DEPLOY/$2/elasticsearch.yml" >"$dir/config/elasticsearch.yml"
+  sed -e "s#@VAR_DIR@#$dir#g" "${extra[@]}" "$template" >"$dir/config/elasticsearch.yml"
   sed "s#@VAR_DIR@#$dir#g" "$DEPLOY/elasticsearch/jvm.options" >"$dir/config/jvm.options"
 }
 
@@ -423,6 +442,76 @@ es_secure_health() {
     <<<"user = \"$ES_SECURE_LOGIN:$(cat "$dir/password")\""
 }
 
+# ---------------------------------------------------------------- cluster mode
+
+# The number of cluster node $1 (cluster-kafka-2 -> 2), and its client port.
+node_number() { echo "${1##*-}"; }
+client_port() { local ports=(${PORTS[$1]}); echo "${ports[0]}"; }
+
+# Renders cluster broker $1's config and formats its storage once.
+prepare_cluster_kafka() {
+  local service="$1" dir="$VAR/$1" ports=(${PORTS[$1]})
+  mkdir -p "$dir/data"
+  sed -e "s#@NODE_ID@#$(node_number "$service")#" -e "s#@BROKER_PORT@#${ports[0]}#" -e "s#@CONTROLLER_PORT@#${ports[1]}#" \
+    -e "s#@VOTERS@#$CLUSTER_VOTERS#" -e "s#@DATA_DIR@#$dir/data#" "$DEPLOY/cluster/kafka.properties" >"$dir/server.properties"
+  if [[ ! -f "$dir/data/meta.properties" ]]; then
+    "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format --cluster-id "$CLUSTER_KAFKA_ID" \
+      --config "$dir/server.properties" --ignore-formatted >>"$VAR/log/$service.log" 2>&1 9>&- ||
+      { show_log_tail "$VAR/log/$service.log"; die "$service: storage format failed"; }
+  fi
+}
+
+# Starts the cluster brokers "$@" that are not running. All are launched before any is waited for: a broker
+# answers only once a majority of the three controllers is up.
+start_cluster_kafka() {
+  local service launched=()
+  install_kafka
+  LAUNCHED_AT="$(now)"
+  for service in "$@"; do
+    if running_pid "$service" >/dev/null; then log "$service already running (pid $(running_pid "$service"))"; continue; fi
+    ensure_ports_free "$service"
+    prepare_cluster_kafka "$service"
+    log "$service: starting"
+    launch "$service" "${KAFKA_JAVA[@]}" -Xms512m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true kafka.Kafka "$VAR/$service/server.properties"
+    launched+=("$service")
+  done
+  for service in "${launched[@]}"; do wait_ready "$service" kafka_metadata_ok "$(client_port "$service")"; done
+}
+
+# Starts cluster Elasticsearch node $1; ready once it answers with a master elected and the cluster yellow.
+start_cluster_es() {
+  local service="$1" ports=(${PORTS[$1]})
+  if running_pid "$service" >/dev/null; then log "$service already running (pid $(running_pid "$service"))"; return 0; fi
+  install_elasticsearch
+  ensure_ports_free "$service"
+  log "$service: starting"
+  LAUNCHED_AT="$(now)"
+  render_es_config "$service" cluster "s#@NODE_NAME@#$service#" "s#@HTTP_PORT@#${ports[0]}#" \
+    "s#@TRANSPORT_PORT@#${ports[1]}#" "s#@SEED_HOSTS@#$CLUSTER_ES_SEEDS#"
+  launch_es_node "$service" "$ES_HOME"
+  wait_ready "$service" curl -sf --max-time 5 "http://127.0.0.1:${ports[0]}/_cluster/health?wait_for_status=yellow&timeout=4s"
+}
+
+# The cluster's shape beyond each process: brokers in the quorum, under-replicated partitions, engine health.
+status_cluster_summary() {
+  local health
+  health="$(curl -sf --max-time 3 'http://127.0.0.1:19200/_cluster/health' 2>/dev/null ||
+    curl -sf --max-time 3 'http://127.0.0.1:19201/_cluster/health' 2>/dev/null || true)"
+  if [[ -n "$health" ]]; then
+    printf 'elasticsearch cluster %s\n' "$(tr -d '{}"' <<<"$health" | tr ',' '\n' | grep -E '^(status|number_of_nodes|unassigned_shards):' | tr '\n' ' ')"
+  else
+    printf 'elasticsearch cluster unreachable\n'
+  fi
+  [[ -x "$PYTHON" ]] || return 0
+  "$PYTHON" - <<'PY' 2>/dev/null || printf 'kafka cluster unreachable\n'
+from confluent_kafka.admin import AdminClient
+metadata = AdminClient({"bootstrap.servers": "127.0.0.1:19092,127.0.0.1:19192,127.0.0.1:19292"}).list_topics(timeout=3)
+partitions = [p for t in metadata.topics.values() for p in t.partitions.values()]
+under = sum(len(p.isrs) < len(p.replicas) for p in partitions)
+print(f"kafka cluster brokers {sorted(metadata.brokers)} partitions {len(partitions)} under-replicated {under}")
+PY
+}
+
 start_prometheus() {
   stop_system_prometheus
   mkdir -p "$VAR/prometheus/data"
@@ -478,16 +567,47 @@ status_service() {
 
 # ---------------------------------------------------------------- main
 
+# Cluster services "$@": the brokers together (see start_cluster_kafka), then the engine nodes in order (the
+# first bootstraps the engine cluster).
+start_cluster() {
+  local service brokers=()
+  for service in "$@"; do [[ "$service" == cluster-kafka-* ]] && brokers+=("$service"); done
+  ((${#brokers[@]} == 0)) || start_cluster_kafka "${brokers[@]}"
+  for service in "$@"; do [[ "$service" == cluster-es-* ]] && start_cluster_es "$service"; done
+  return 0
+}
+
+# Cluster services "$@": the engine nodes one by one, then the brokers all at once. Stopped one after another,
+# the last broker loses the controller quorum and cannot finish its controlled shutdown (it waits for SIGKILL).
+stop_cluster() {
+  local service
+  for service in "$@"; do [[ "$service" == cluster-es-* ]] && stop_service "$service"; done
+  for service in "$@"; do [[ "$service" == cluster-kafka-* ]] && stop_service "$service" & done
+  wait
+}
+
 usage() {
   echo "usage: $0 {install|start|stop|status} [kafka|elasticsearch|elasticsearch-secure|prometheus|all]" >&2
+  echo "       $0 {start|stop|status} --cluster [kafka-1|kafka-2|kafka-3|es-1|es-2|all]" >&2
   echo "  all: kafka, elasticsearch, prometheus; with NEWSWIRE_SECURE_ES=1 (or, for stop, when it runs) also elasticsearch-secure" >&2
   exit 2
 }
 
 main() {
-  (($# >= 1 && $# <= 2)) || usage
-  local action="$1" target="${2:-all}" services=()
-  case "$target" in
+  (($# >= 1 && $# <= 3)) || usage
+  local action="$1" cluster="" services=()
+  shift
+  if [[ "${1:-}" == --cluster ]]; then cluster=1; shift; fi
+  (($# <= 1)) || usage
+  local target="${1:-all}"
+  if [[ -n "$cluster" ]]; then
+    [[ "$action" != install ]] || usage  # the cluster runs from the single stack's install
+    case "$target" in
+      all) services=("${CLUSTER_KAFKA[@]}" "${CLUSTER_ES[@]}") ;;
+      kafka-[123] | es-[12]) services=("cluster-$target") ;;
+      *) usage ;;
+    esac
+  else case "$target" in
     all)
       services=("${SERVICES[@]}")
       # The secured node is for the security tests only: kept out of normal starts unless asked for,
@@ -499,6 +619,7 @@ main() {
     kafka | elasticsearch | elasticsearch-secure | prometheus) services=("$target") ;;
     *) usage ;;
   esac
+  fi
   mkdir -p "$VAR/run" "$VAR/log" "$CACHE"
   # One stack.sh at a time per checkout (two engineers starting the stack at once).
   exec 9>"$VAR/run/stack.lock"
@@ -506,9 +627,12 @@ main() {
   local service
   case "$action" in
     install) for service in "${services[@]}"; do "install_$service"; done ;;
-    start) for service in "${services[@]}"; do start_service "$service"; done ;;
-    stop) for ((i = ${#services[@]} - 1; i >= 0; i--)); do stop_service "${services[i]}"; done ;;
-    status) for service in "${services[@]}"; do status_service "$service"; done ;;
+    start) if [[ -n "$cluster" ]]; then start_cluster "${services[@]}"; else
+      for service in "${services[@]}"; do start_service "$service"; done; fi ;;
+    stop) if [[ -n "$cluster" ]]; then stop_cluster "${services[@]}"; else
+      for ((i = ${#services[@]} - 1; i >= 0; i--)); do stop_service "${services[i]}"; done; fi ;;
+    status) for service in "${services[@]}"; do status_service "$service"; done
+      [[ -z "$cluster" ]] || status_cluster_summary ;;
     *) usage ;;
   esac
 }

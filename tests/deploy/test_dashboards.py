@@ -27,7 +27,7 @@ def test_grafana_panels_cover_every_signal_the_issue_names():
     for metric in ("newswire_stage_messages_total", "newswire_stage_duration_seconds_bucket", "newswire_end_to_end_seconds_bucket",
                    "newswire_dead_letters_total", "newswire_consumer_lag_messages", "newswire_bulk_duration_seconds_bucket",
                    "newswire_bulk_requests_total", "newswire_bulk_item_errors_total", "process_cpu_seconds_total",
-                   "process_resident_memory_bytes", "up"):
+                   "process_resident_memory_bytes", "up", "newswire_stage_paused_seconds_total"):
         assert metric in expressions, metric
     for quantile in ("0.5", "0.95", "0.99"):
         assert f"histogram_quantile({quantile}," in expressions

@@ -32,3 +32,10 @@ def test_prefix_applies_to_topics_and_groups():
     settings = load_settings({"NEWSWIRE_TOPIC_PREFIX": "t1-"})
     assert settings.topic("newswire.pages.raw") == "t1-newswire.pages.raw"
     assert settings.group("clean") == "t1-newswire-clean"
+
+
+def test_es_url_may_name_several_engine_nodes():
+    from workers.runtime.search import make_client
+
+    client = make_client(load_settings({"NEWSWIRE_ES_URL": "http://127.0.0.1:19200, http://127.0.0.1:19201"}))
+    assert sorted(node.config.port for node in client.transport.node_pool.all()) == [19200, 19201]

@@ -19,7 +19,9 @@ def make_client(settings) -> Elasticsearch:
         auth["ca_certs"] = settings.es_ca_certs
     # orjson for request and response bodies: the indexer's multi-gets and bulk responses are parsed here, and
     # the standard library's json costs several times more CPU per document.
-    return Elasticsearch(settings.es_url, request_timeout=30, serializer=OrjsonSerializer(), **auth)
+    # Several nodes, comma-separated: a request that cannot reach one node is retried on the next.
+    nodes = [url.strip() for url in settings.es_url.split(",") if url.strip()]
+    return Elasticsearch(nodes, request_timeout=30, serializer=OrjsonSerializer(), **auth)
 
 
 def index_template(alias: str, replicas: int = 0, lifecycle_policy: str = "") -> dict:
