@@ -8,27 +8,22 @@ import orjson
 
 from workers.config import load_settings
 
-SEARCH_FIELDS = ["title^3", "title.hi^3", "title.en^3", "body", "body.hi", "body.en", "people", "organisations", "places"]
-
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("search", help="full-text search over the indexed pages")
     parser.add_argument("query")
     parser.add_argument("--size", type=int, default=10)
+    parser.add_argument("--lang", help="the query's language (ISO 639-1): search that language's fields only "
+                                       "(default: the fields of every analysed language)")
     parser.add_argument("--json", action="store_true", help="print the hits as one JSON line")
     parser.set_defaults(func=run)
 
 
-def search(client, alias: str, query: str, size: int) -> list[dict]:
-    response = client.search(index=alias, size=size, query={"multi_match": {"query": query, "fields": SEARCH_FIELDS}})
-    return [{"_id": hit["_id"], "_score": hit["_score"], **hit["_source"]} for hit in response["hits"]["hits"]]
-
-
 def run(args) -> int:
-    from workers.runtime.search import make_client
+    from workers.runtime.search import make_client, search
 
     settings = load_settings()
-    hits = search(make_client(settings), settings.index_alias, args.query, args.size)
+    hits = search(make_client(settings), settings.index_alias, args.query, args.size, args.lang)
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(hits) + b"\n")
         return 0

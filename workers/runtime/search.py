@@ -1,4 +1,5 @@
-"""The search engine side: client from Settings, index template and write alias created at start-up."""
+"""The search engine side: client from Settings, index template and write alias created at start-up, and the
+queries other callers (the `newswire search` command, the evals) run against the alias."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from importlib import resources
 
 from elasticsearch import BadRequestError, Elasticsearch
 from elasticsearch.serializer import OrjsonSerializer
+
+from workers.stages import analysis
+
+# Canonical entity names match whatever the query's language: they are keywords.
+ENTITY_FIELDS = ["people", "organisations", "places"]
 
 
 def make_client(settings) -> Elasticsearch:
@@ -25,6 +31,7 @@ def make_client(settings) -> Elasticsearch:
 def index_template(alias: str, replicas: int = 0, lifecycle_policy: str = "") -> dict:
     text = resources.files("workers.runtime").joinpath("index_template.json").read_text(encoding="utf-8")
     template = json.loads(text.replace("{alias}", alias))
+    template["template"]["mappings"]["properties"].update(analysis.mapping_properties())
     index_settings = template["template"]["settings"]
     index_settings["number_of_replicas"] = replicas
     if lifecycle_policy:
@@ -47,3 +54,14 @@ def ensure_index(client: Elasticsearch, alias: str, replicas: int = 0, lifecycle
             if error.error != "resource_already_exists_exception":  # another indexer replica won the race
                 raise
     client.indices.put_mapping(index=alias, properties=template["template"]["mappings"]["properties"])
+
+
+def full_text_query(text: str, lang: str | None = None, fields: list[str] | None = None) -> dict:
+    """BM25 over the standard fields, the language fields of `lang` (every covered language when None; see
+    workers/stages/analysis.py) and the entity names."""
+    return {"multi_match": {"query": text, "fields": fields or analysis.query_fields(lang) + ENTITY_FIELDS}}
+
+
+def search(client: Elasticsearch, alias: str, text: str, size: int = 10, lang: str | None = None) -> list[dict]:
+    response = client.search(index=alias, size=size, query=full_text_query(text, lang))
+    return [{"_id": hit["_id"], "_score": hit["_score"], **hit["_source"]} for hit in response["hits"]["hits"]]
