@@ -56,12 +56,98 @@ def ensure_index(client: Elasticsearch, alias: str, replicas: int = 0, lifecycle
     client.indices.put_mapping(index=alias, properties=template["template"]["mappings"]["properties"])
 
 
+# Search modes: BM25 only, nearest neighbours on the page embedding, and the two fused client-side (the local
+# engine has no rank-rrf module, so no `rrf` retriever; fusing here also lets the eval score both fusions from
+# one pair of ranked lists).
+MODES = ("text", "semantic", "hybrid-rrf", "hybrid")
+KNN_CANDIDATES = 100  # HNSW candidates per shard, at least k: more recall for a little more search time
+FUSION_WINDOW = 50  # hits taken from each list before fusing
+RRF_RANK_CONSTANT = 60  # the usual k of reciprocal rank fusion, not tuned
+# Share of the normalised kNN score in the weighted sum: the weight with the best mean MRR@10 over the tune halves
+# of the within-language and the cross-language eval sets (0.7; docs/search.md has the sweep).
+SEMANTIC_WEIGHT = 0.7
+
+
 def full_text_query(text: str, lang: str | None = None, fields: list[str] | None = None) -> dict:
     """BM25 over the standard fields, the language fields of `lang` (every covered language when None; see
     workers/stages/analysis.py) and the entity names."""
     return {"multi_match": {"query": text, "fields": fields or analysis.query_fields(lang) + ENTITY_FIELDS}}
 
 
-def search(client: Elasticsearch, alias: str, text: str, size: int = 10, lang: str | None = None) -> list[dict]:
-    response = client.search(index=alias, size=size, query=full_text_query(text, lang))
-    return [{"_id": hit["_id"], "_score": hit["_score"], **hit["_source"]} for hit in response["hits"]["hits"]]
+def query_vectors(texts: list[str]) -> list[list[float]]:
+    """e5's query side of the encoder the pages were embedded with (workers/stages/embedding.py)."""
+    from workers.encoder import get_encoder
+
+    return get_encoder().queries(texts).tolist()
+
+
+def knn_clause(vector: list[float], k: int) -> dict:
+    return {"field": "embedding", "query_vector": vector, "k": k, "num_candidates": max(KNN_CANDIDATES, k)}
+
+
+def fuse_rrf(ranked_lists: list[list[dict]], size: int) -> list[dict]:
+    """Reciprocal rank fusion: each hit scores the sum of 1 / (k + rank) over the lists it is in."""
+    scores: dict[str, float] = {}
+    hits: dict[str, dict] = {}
+    for ranked in ranked_lists:
+        for rank, hit in enumerate(ranked, start=1):
+            scores[hit["_id"]] = scores.get(hit["_id"], 0.0) + 1.0 / (RRF_RANK_CONSTANT + rank)
+            hits.setdefault(hit["_id"], hit)
+    order = sorted(scores, key=lambda page_id: -scores[page_id])[:size]
+    return [{**hits[page_id], "_score": scores[page_id]} for page_id in order]
+
+
+def _min_max(ranked: list[dict]) -> dict[str, float]:
+    if not ranked:
+        return {}
+    top, bottom = ranked[0]["_score"], ranked[-1]["_score"]
+    spread = top - bottom
+    return {hit["_id"]: (hit["_score"] - bottom) / spread if spread else 1.0 for hit in ranked}
+
+
+def fuse_weighted(text_hits: list[dict], semantic_hits: list[dict], semantic_weight: float, size: int) -> list[dict]:
+    """Weighted sum of the two lists' scores, each min-max normalised over its window (BM25 scores are
+    unbounded, kNN scores are (1 + cosine) / 2); a hit missing from a list gets 0 from it."""
+    text_scores, semantic_scores = _min_max(text_hits), _min_max(semantic_hits)
+    hits = {hit["_id"]: hit for hit in semantic_hits + text_hits}
+    scores = {page_id: (1 - semantic_weight) * text_scores.get(page_id, 0.0)
+              + semantic_weight * semantic_scores.get(page_id, 0.0) for page_id in hits}
+    order = sorted(scores, key=lambda page_id: -scores[page_id])[:size]
+    return [{**hits[page_id], "_score": scores[page_id]} for page_id in order]
+
+
+def requests_for(mode: str, text: str, vector: list[float] | None, size: int, lang: str | None = None) -> list[dict]:
+    """The search bodies a mode sends (one, or two to fuse)."""
+    window = max(size, FUSION_WINDOW)
+    if mode == "text":
+        return [{"size": size, "query": full_text_query(text, lang)}]
+    if mode == "semantic":
+        return [{"size": size, "knn": knn_clause(vector, size)}]
+    return [{"size": window, "query": full_text_query(text, lang)}, {"size": window, "knn": knn_clause(vector, window)}]
+
+
+def fuse(mode: str, ranked_lists: list[list[dict]], size: int, semantic_weight: float = SEMANTIC_WEIGHT) -> list[dict]:
+    if mode in ("text", "semantic"):
+        return ranked_lists[0][:size]
+    if mode == "hybrid-rrf":
+        return fuse_rrf(ranked_lists, size)
+    if mode == "hybrid":
+        return fuse_weighted(ranked_lists[0], ranked_lists[1], semantic_weight, size)
+    raise ValueError(f"unknown search mode {mode!r}; one of {MODES}")
+
+
+def search(client: Elasticsearch, alias: str, text: str, size: int = 10, lang: str | None = None,
+           mode: str = "text") -> list[dict]:
+    """Ranked pages for `text`: mode `text` (BM25 over the language fields), `semantic` (kNN on the page
+    embedding; `lang` does not apply, any language can answer), `hybrid` (weighted sum of the two's normalised
+    scores) or `hybrid-rrf` (reciprocal rank fusion of the two)."""
+    vector = query_vectors([text])[0] if mode != "text" else None
+    searches = []
+    for body in requests_for(mode, text, vector, size, lang):
+        searches += [{"index": alias}, body]
+    responses = client.msearch(searches=searches)["responses"]
+    for response in responses:
+        if "error" in response:
+            raise RuntimeError(f"search failed: {response['error']}")
+    ranked = fuse(mode, [response["hits"]["hits"] for response in responses], size)
+    return [{"_id": hit["_id"], "_score": hit["_score"], **hit["_source"]} for hit in ranked]
