@@ -115,3 +115,4 @@ def test_full_text_alone_does_not_cross_languages(story_index):
     client, alias, stories = story_index
     english = next(story for story in stories if story["lang"] == "en")
     assert all(hit["lang"] == "en" for hit in search(client, alias, english["title"], size=3, mode="text"))
+

@@ -17,11 +17,17 @@ def test_the_template_maps_every_routed_language_to_its_analyzer():
 
 
 def test_queries_fan_out_to_the_fields_of_their_language():
-    assert analysis.query_fields("ja") == ["title^3", "body", "title_by_lang.ja^3", "body_by_lang.ja"]
+    assert analysis.query_fields("de") == ["title^3", "body", "title_by_lang.de^3", "body_by_lang.de"]
+    assert analysis.query_fields("ja") == ["title^3", "body", "title_by_lang.zh^3", "body_by_lang.zh",
+                                           "title_by_lang.ja^3", "body_by_lang.ja", "title_by_lang.ko^3", "body_by_lang.ko"]
     assert analysis.query_fields("hi") == ["title^3", "body", "title.hi^3", "body.hi"]
     assert analysis.query_fields("mr") == analysis.STANDARD_FIELDS
-    every = set(full_text_query("x")["multi_match"]["fields"])
+    every = set(full_text_query("x")["multi_match"]["fields"])  # too short to detect: every language
     assert {"body.en", "body.hi", "body_by_lang.ru", "body_by_lang.zh", "people", "places"} <= every
+    detected = full_text_query("Die Landesregierungen haben neue Häuser für Familien gebaut")["multi_match"]["fields"]
+    assert detected == analysis.query_fields("de") + ["people", "organisations", "places"]
+    assert full_text_query("Häuser", lang="de")["multi_match"]["fields"] == detected
+    assert "body_by_lang.ja" in full_text_query("京都")["multi_match"]["fields"]  # detected as zh: every cjk field
 
 
 def test_index_document_routes_a_page_by_its_detected_language():

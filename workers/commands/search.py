@@ -14,8 +14,9 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("search", help="search the indexed pages: full text, semantic or hybrid")
     parser.add_argument("query")
     parser.add_argument("--size", type=int, default=10)
-    parser.add_argument("--lang", help="the query's language (ISO 639-1): search that language's fields only "
-                                       "(default: the fields of every analysed language)")
+    parser.add_argument("--lang", help="the query's language (ISO 639-1), whose analysed fields are searched beside "
+                                       "the standard ones (default: detected in the query; every analysed "
+                                       "language's fields when it is not one)")
     modes = parser.add_mutually_exclusive_group()
     modes.add_argument("--semantic", dest="mode", action="store_const", const="semantic",
                        help="nearest neighbours on the page embedding: finds pages in any language")

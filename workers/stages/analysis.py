@@ -49,10 +49,16 @@ def language_fields(lang: str) -> list[str]:
 
 
 def query_fields(lang: str | None = None) -> list[str]:
-    """Where a full-text query looks: the standard fields plus the fields of `lang`, or of every covered
-    language when the query's language is not given (each routed field holds only pages of its language, so
-    the others match nothing; short queries are too short to detect their language reliably)."""
-    languages = [lang] if lang else COVERED_LANGUAGES
+    """Where a full-text query looks: the standard fields plus the fields of `lang` and of the languages read by
+    the same analyzer (a short Han query detected as Chinese may be Japanese: zh, ja and ko are all `cjk`), or of
+    every covered language when the query's language is not given (each routed field holds only pages of its
+    language, so the others match nothing)."""
+    if lang is None:
+        languages = COVERED_LANGUAGES
+    elif lang in ROUTED_ANALYZERS:
+        languages = [code for code, analyzer in ROUTED_ANALYZERS.items() if analyzer == ROUTED_ANALYZERS[lang]]
+    else:
+        languages = [lang]
     return STANDARD_FIELDS + [field for code in languages for field in language_fields(code)]
 
 
