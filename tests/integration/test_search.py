@@ -109,6 +109,7 @@ def test_a_query_finds_the_other_language_telling_of_its_story(story_index, mode
         hits = search(client, alias, story["title"], size=2, mode=mode)
         assert {by_id[hit["_id"]]["group"] for hit in hits} == {story["group"]}, (story["title"], [h["_id"] for h in hits])
         assert {hit["lang"] for hit in hits} == {query_lang, target_lang}
+        assert "embedding" not in hits[0] and hits[0]["title"]
 
 
 def test_full_text_alone_does_not_cross_languages(story_index):

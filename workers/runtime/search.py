@@ -64,6 +64,8 @@ MODES = ("text", "semantic", "hybrid-rrf", "hybrid")
 KNN_CANDIDATES = 100  # HNSW candidates per shard, at least k: more recall for a little more search time
 FUSION_WINDOW = 50  # hits taken from each list before fusing
 RRF_RANK_CONSTANT = 60  # the usual k of reciprocal rank fusion, not tuned
+# Left out of the hits callers get: 384 floats and second copies of the text.
+HIT_SOURCE = {"excludes": ["embedding", "title_by_lang", "body_by_lang"]}
 # Share of the normalised kNN score in the weighted sum: the weight with the best mean MRR@10 over the tune halves
 # of the within-language and the cross-language eval sets (0.7; docs/search.md has the sweep).
 SEMANTIC_WEIGHT = 0.7
@@ -127,10 +129,12 @@ def requests_for(mode: str, text: str, vector: list[float] | None, size: int, la
     """The search bodies a mode sends (one, or two to fuse)."""
     window = max(size, FUSION_WINDOW)
     if mode == "text":
-        return [{"size": size, "query": full_text_query(text, lang)}]
-    if mode == "semantic":
-        return [{"size": size, "knn": knn_clause(vector, size)}]
-    return [{"size": window, "query": full_text_query(text, lang)}, {"size": window, "knn": knn_clause(vector, window)}]
+        bodies = [{"size": size, "query": full_text_query(text, lang)}]
+    elif mode == "semantic":
+        bodies = [{"size": size, "knn": knn_clause(vector, size)}]
+    else:
+        bodies = [{"size": window, "query": full_text_query(text, lang)}, {"size": window, "knn": knn_clause(vector, window)}]
+    return [{**body, "_source": HIT_SOURCE} for body in bodies]
 
 
 def fuse(mode: str, ranked_lists: list[list[dict]], size: int, semantic_weight: float = SEMANTIC_WEIGHT) -> list[dict]:
