@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from workers.commands.ingest import _expand, _pages_from_file
-from workers.commands.search import search
+from workers.runtime.search import search
 from workers.config import load_settings
 from workers.datasets import REPO_ROOT, shared_data_dir
 from workers.runtime.search import make_client

@@ -6,7 +6,8 @@
               workers/stages/classify.py  title, body, section, embedding -> world | tech | politics | other
     enrich    workers/stages/enrich/     body -> people, organisations, places with canonical names
     dedup     workers/stages/dedup.py    body -> a MinHash signature (clusters: workers/runtime/dedup_store.py)
-    index     index_document() below     -> the Elasticsearch document (written by workers/runtime/indexer.py)
+    index     index_document() below     -> the Elasticsearch document (written by workers/runtime/indexer.py),
+              workers/stages/analysis.py  with title and body routed to their language's analyzer
 
 Between stages a page travels as a JSON object (`doc` below); every step returns a new one. The Kafka runtime
 (workers/runtime/) calls the same functions as `newswire process`, so what a test sees here is what runs.
@@ -18,6 +19,7 @@ from datetime import datetime, timezone
 
 from workers import __version__
 from workers.envelope import decode_raw_record
+from workers.stages import analysis
 from workers.stages import classify as classify_stage
 from workers.stages import clean as clean_stage
 from workers.stages import dedup as dedup_stage
@@ -122,6 +124,7 @@ def index_document(doc: dict, indexed_at: datetime | None = None) -> dict:
         "is_duplicate": False,
         "models": doc["models"],
     }
+    document.update(analysis.routed_fields(document["lang"], document["title"], document["body"]))
     if doc.get("embedding"):  # documents classified before the page embedding existed have none
         document["embedding"] = doc["embedding"]
     return document

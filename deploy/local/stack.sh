@@ -248,7 +248,7 @@ install_elasticsearch-secure() {
   build_es_plugin newswire-security-index "$DEPLOY/elasticsearch-secure/plugin" "$ES_SECURE_HOME/plugins"
 }
 
-# Builds deploy/local/elasticsearch/plugin (hindi/english analyzers, GET /) against the exact
+# Builds deploy/local/elasticsearch/plugin (language analyzers, GET /) against the exact
 # server jars; rebuilt whenever its sources change.
 install_es_plugin() {
   build_es_plugin newswire-local "$DEPLOY/elasticsearch/plugin" "$ES_HOME/plugins"

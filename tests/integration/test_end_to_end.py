@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import SAMPLES_DIR
 from workers.localrun import envelope
 from workers import topics
-from workers.commands.search import search
+from workers.runtime.search import search
 from workers.envelope import page_id_for
 from workers.runtime.deadletter import read_dead_letter_headers
 

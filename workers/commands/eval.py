@@ -16,6 +16,7 @@ EVALUATORS = {
     "canonical": "workers.evaluation.canonical",
     "dedup": "workers.evaluation.dedup",
     "retrieval": "workers.evaluation.retrieval",
+    "search": "workers.evaluation.search",
 }
 
 

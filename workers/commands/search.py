@@ -1,4 +1,5 @@
-"""`newswire search QUERY`: full-text search over indexed pages (title and body, every language analyzer)."""
+"""`newswire search [--semantic|--hybrid|--hybrid-rrf] QUERY`: search the indexed pages (full text over the
+language fields by default; workers/runtime/search.py)."""
 
 from __future__ import annotations
 
@@ -8,27 +9,31 @@ import orjson
 
 from workers.config import load_settings
 
-SEARCH_FIELDS = ["title^3", "title.hi^3", "title.en^3", "body", "body.hi", "body.en", "people", "organisations", "places"]
-
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("search", help="full-text search over the indexed pages")
+    parser = subparsers.add_parser("search", help="search the indexed pages: full text, semantic or hybrid")
     parser.add_argument("query")
     parser.add_argument("--size", type=int, default=10)
+    parser.add_argument("--lang", help="the query's language (ISO 639-1), whose analysed fields are searched beside "
+                                       "the standard ones (default: detected in the query; every analysed "
+                                       "language's fields when it is not one)")
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--semantic", dest="mode", action="store_const", const="semantic",
+                       help="nearest neighbours on the page embedding: finds pages in any language")
+    modes.add_argument("--hybrid", dest="mode", action="store_const", const="hybrid",
+                       help="full text and nearest neighbours, fused by a weighted sum of their normalised scores")
+    modes.add_argument("--hybrid-rrf", dest="mode", action="store_const", const="hybrid-rrf",
+                       help="full text and nearest neighbours, fused by reciprocal rank")
+    parser.set_defaults(mode="text")
     parser.add_argument("--json", action="store_true", help="print the hits as one JSON line")
     parser.set_defaults(func=run)
 
 
-def search(client, alias: str, query: str, size: int) -> list[dict]:
-    response = client.search(index=alias, size=size, query={"multi_match": {"query": query, "fields": SEARCH_FIELDS}})
-    return [{"_id": hit["_id"], "_score": hit["_score"], **hit["_source"]} for hit in response["hits"]["hits"]]
-
-
 def run(args) -> int:
-    from workers.runtime.search import make_client
+    from workers.runtime.search import make_client, search
 
     settings = load_settings()
-    hits = search(make_client(settings), settings.index_alias, args.query, args.size)
+    hits = search(make_client(settings), settings.index_alias, args.query, args.size, args.lang, args.mode)
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(hits) + b"\n")
         return 0

@@ -1,4 +1,5 @@
-"""The search engine side: client from Settings, index template and write alias created at start-up."""
+"""The search engine side: client from Settings, index template and write alias created at start-up, and the
+queries other callers (the `newswire search` command, the evals) run against the alias."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ from importlib import resources
 
 from elasticsearch import BadRequestError, Elasticsearch
 from elasticsearch.serializer import OrjsonSerializer
+
+from workers.stages import analysis
+from workers.stages.language import detect_language
+
+# Canonical entity names match whatever the query's language: they are keywords.
+ENTITY_FIELDS = ["people", "organisations", "places"]
 
 
 def make_client(settings) -> Elasticsearch:
@@ -27,6 +34,7 @@ def make_client(settings) -> Elasticsearch:
 def index_template(alias: str, replicas: int = 0, lifecycle_policy: str = "") -> dict:
     text = resources.files("workers.runtime").joinpath("index_template.json").read_text(encoding="utf-8")
     template = json.loads(text.replace("{alias}", alias))
+    template["template"]["mappings"]["properties"].update(analysis.mapping_properties())
     index_settings = template["template"]["settings"]
     index_settings["number_of_replicas"] = replicas
     if lifecycle_policy:
@@ -49,3 +57,110 @@ def ensure_index(client: Elasticsearch, alias: str, replicas: int = 0, lifecycle
             if error.error != "resource_already_exists_exception":  # another indexer replica won the race
                 raise
     client.indices.put_mapping(index=alias, properties=template["template"]["mappings"]["properties"])
+
+
+# Search modes: BM25 only, nearest neighbours on the page embedding, and the two fused client-side (the local
+# engine has no rank-rrf module, so no `rrf` retriever; fusing here also lets the eval score both fusions from
+# one pair of ranked lists).
+MODES = ("text", "semantic", "hybrid-rrf", "hybrid")
+KNN_CANDIDATES = 100  # HNSW candidates per shard, at least k: more recall for a little more search time
+FUSION_WINDOW = 50  # hits taken from each list before fusing
+RRF_RANK_CONSTANT = 60  # the usual k of reciprocal rank fusion, not tuned
+# Left out of the hits callers get: 384 floats and second copies of the text.
+HIT_SOURCE = {"excludes": ["embedding", "title_by_lang", "body_by_lang"]}
+# Share of the normalised kNN score in the weighted sum: the weight with the best mean MRR@10 over the tune halves
+# of the within-language and the cross-language eval sets (0.7; docs/search.md has the sweep).
+SEMANTIC_WEIGHT = 0.7
+
+
+def full_text_query(text: str, lang: str | None = None, fields: list[str] | None = None) -> dict:
+    """BM25 over the standard fields, the language fields of the query's language and the entity names; the
+    scores of the fields add up (`most_fields`: with `best_fields` the standard field's score, higher for
+    unstemmed rare words, hid the language field's). The language is `lang`, else the one the language stage
+    detects in the query; when that is not an analysed language (or undetermined), every language's fields are
+    searched (workers/stages/analysis.py). Chosen on the tune half of the search eval set (docs/search.md)."""
+    if fields is None:
+        lang = lang or detect_language(text).code
+        fields = analysis.query_fields(lang if lang in analysis.COVERED_LANGUAGES else None) + ENTITY_FIELDS
+    return {"multi_match": {"query": text, "fields": fields, "type": "most_fields"}}
+
+
+def query_vectors(texts: list[str]) -> list[list[float]]:
+    """e5's query side of the encoder the pages were embedded with (workers/stages/embedding.py)."""
+    from workers.encoder import get_encoder
+
+    return get_encoder().queries(texts).tolist()
+
+
+def knn_clause(vector: list[float], k: int) -> dict:
+    return {"field": "embedding", "query_vector": vector, "k": k, "num_candidates": max(KNN_CANDIDATES, k)}
+
+
+def fuse_rrf(ranked_lists: list[list[dict]], size: int) -> list[dict]:
+    """Reciprocal rank fusion: each hit scores the sum of 1 / (k + rank) over the lists it is in."""
+    scores: dict[str, float] = {}
+    hits: dict[str, dict] = {}
+    for ranked in ranked_lists:
+        for rank, hit in enumerate(ranked, start=1):
+            scores[hit["_id"]] = scores.get(hit["_id"], 0.0) + 1.0 / (RRF_RANK_CONSTANT + rank)
+            hits.setdefault(hit["_id"], hit)
+    order = sorted(scores, key=lambda page_id: -scores[page_id])[:size]
+    return [{**hits[page_id], "_score": scores[page_id]} for page_id in order]
+
+
+def _min_max(ranked: list[dict]) -> dict[str, float]:
+    if not ranked:
+        return {}
+    top, bottom = ranked[0]["_score"], ranked[-1]["_score"]
+    spread = top - bottom
+    return {hit["_id"]: (hit["_score"] - bottom) / spread if spread else 1.0 for hit in ranked}
+
+
+def fuse_weighted(text_hits: list[dict], semantic_hits: list[dict], semantic_weight: float, size: int) -> list[dict]:
+    """Weighted sum of the two lists' scores, each min-max normalised over its window (BM25 scores are
+    unbounded, kNN scores are (1 + cosine) / 2); a hit missing from a list gets 0 from it."""
+    text_scores, semantic_scores = _min_max(text_hits), _min_max(semantic_hits)
+    hits = {hit["_id"]: hit for hit in semantic_hits + text_hits}
+    scores = {page_id: (1 - semantic_weight) * text_scores.get(page_id, 0.0)
+              + semantic_weight * semantic_scores.get(page_id, 0.0) for page_id in hits}
+    order = sorted(scores, key=lambda page_id: -scores[page_id])[:size]
+    return [{**hits[page_id], "_score": scores[page_id]} for page_id in order]
+
+
+def requests_for(mode: str, text: str, vector: list[float] | None, size: int, lang: str | None = None) -> list[dict]:
+    """The search bodies a mode sends (one, or two to fuse)."""
+    window = max(size, FUSION_WINDOW)
+    if mode == "text":
+        bodies = [{"size": size, "query": full_text_query(text, lang)}]
+    elif mode == "semantic":
+        bodies = [{"size": size, "knn": knn_clause(vector, size)}]
+    else:
+        bodies = [{"size": window, "query": full_text_query(text, lang)}, {"size": window, "knn": knn_clause(vector, window)}]
+    return [{**body, "_source": HIT_SOURCE} for body in bodies]
+
+
+def fuse(mode: str, ranked_lists: list[list[dict]], size: int, semantic_weight: float = SEMANTIC_WEIGHT) -> list[dict]:
+    if mode in ("text", "semantic"):
+        return ranked_lists[0][:size]
+    if mode == "hybrid-rrf":
+        return fuse_rrf(ranked_lists, size)
+    if mode == "hybrid":
+        return fuse_weighted(ranked_lists[0], ranked_lists[1], semantic_weight, size)
+    raise ValueError(f"unknown search mode {mode!r}; one of {MODES}")
+
+
+def search(client: Elasticsearch, alias: str, text: str, size: int = 10, lang: str | None = None,
+           mode: str = "text") -> list[dict]:
+    """Ranked pages for `text`: mode `text` (BM25 over the language fields), `semantic` (kNN on the page
+    embedding; `lang` does not apply, any language can answer), `hybrid` (weighted sum of the two's normalised
+    scores) or `hybrid-rrf` (reciprocal rank fusion of the two)."""
+    vector = query_vectors([text])[0] if mode != "text" else None
+    searches = []
+    for body in requests_for(mode, text, vector, size, lang):
+        searches += [{"index": alias}, body]
+    responses = client.msearch(searches=searches)["responses"]
+    for response in responses:
+        if "error" in response:
+            raise RuntimeError(f"search failed: {response['error']}")
+    ranked = fuse(mode, [response["hits"]["hits"] for response in responses], size)
+    return [{"_id": hit["_id"], "_score": hit["_score"], **hit["_source"]} for hit in ranked]

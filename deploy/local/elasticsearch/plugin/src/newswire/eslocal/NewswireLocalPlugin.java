@@ -2,8 +2,21 @@ package newswire.eslocal;
 
 import org.apache.lucene.analysis.Analyzer;
 import org.apache.lucene.analysis.CharArraySet;
+import org.apache.lucene.analysis.ar.ArabicAnalyzer;
+import org.apache.lucene.analysis.bn.BengaliAnalyzer;
+import org.apache.lucene.analysis.cjk.CJKAnalyzer;
+import org.apache.lucene.analysis.de.GermanAnalyzer;
 import org.apache.lucene.analysis.en.EnglishAnalyzer;
+import org.apache.lucene.analysis.es.SpanishAnalyzer;
+import org.apache.lucene.analysis.fa.PersianAnalyzer;
+import org.apache.lucene.analysis.fr.FrenchAnalyzer;
 import org.apache.lucene.analysis.hi.HindiAnalyzer;
+import org.apache.lucene.analysis.id.IndonesianAnalyzer;
+import org.apache.lucene.analysis.it.ItalianAnalyzer;
+import org.apache.lucene.analysis.nl.DutchAnalyzer;
+import org.apache.lucene.analysis.pt.PortugueseAnalyzer;
+import org.apache.lucene.analysis.ru.RussianAnalyzer;
+import org.apache.lucene.analysis.tr.TurkishAnalyzer;
 import org.apache.lucene.util.SetOnce;
 import org.elasticsearch.Build;
 import org.elasticsearch.client.internal.node.NodeClient;
@@ -46,9 +59,12 @@ import java.util.function.Supplier;
  * Fills two gaps of the Maven Central "integ-test-zip" Elasticsearch distribution, which ships
  * without the analysis-common and rest-root modules:
  * <ul>
- *   <li>the {@code hindi} and {@code english} language analyzers, built from the same Lucene classes
- *       (in lib/lucene-analysis-common) that the stock analysis-common module uses, with its
- *       {@code stopwords} / {@code stopwords_path} / {@code stem_exclusion} settings;</li>
+ *   <li>the language analyzers the index template names ({@code hindi}, {@code english}, {@code arabic},
+ *       {@code bengali}, {@code persian}, {@code russian}, {@code german}, {@code french}, {@code spanish},
+ *       {@code portuguese}, {@code italian}, {@code dutch}, {@code turkish}, {@code indonesian} and
+ *       {@code cjk}), built from the Lucene classes in lib/lucene-analysis-common, with the stock
+ *       {@code stopwords} / {@code stopwords_path} / {@code stem_exclusion} settings
+ *       ({@code persian} and {@code cjk} take no stem exclusion: their Lucene classes have none);</li>
  *   <li>{@code GET /} and {@code HEAD /}, which elasticsearch-py uses for {@code info()} and {@code ping()}.</li>
  * </ul>
  */
@@ -64,18 +80,48 @@ public class NewswireLocalPlugin extends Plugin implements AnalysisPlugin, Actio
 
     @Override
     public Map<String, AnalysisProvider<AnalyzerProvider<? extends Analyzer>>> getAnalyzers() {
-        return Map.of(
-            "hindi", configurable(HindiAnalyzer.getDefaultStopSet(), HindiAnalyzer::new),
-            "english", configurable(EnglishAnalyzer.ENGLISH_STOP_WORDS_SET, EnglishAnalyzer::new)
+        return Map.ofEntries(
+            Map.entry("hindi", configurable(HindiAnalyzer.getDefaultStopSet(), HindiAnalyzer::new)),
+            Map.entry("english", configurable(EnglishAnalyzer.ENGLISH_STOP_WORDS_SET, EnglishAnalyzer::new)),
+            Map.entry("arabic", configurable(ArabicAnalyzer.getDefaultStopSet(), ArabicAnalyzer::new)),
+            Map.entry("bengali", configurable(BengaliAnalyzer.getDefaultStopSet(), BengaliAnalyzer::new)),
+            Map.entry("persian", configurable(PersianAnalyzer.getDefaultStopSet(), (stop, exclusion) -> new PersianAnalyzer(stop))),
+            Map.entry("russian", configurable(RussianAnalyzer.getDefaultStopSet(), RussianAnalyzer::new)),
+            Map.entry("german", configurable(GermanAnalyzer.getDefaultStopSet(), GermanAnalyzer::new)),
+            Map.entry("french", configurable(FrenchAnalyzer.getDefaultStopSet(), FrenchAnalyzer::new)),
+            Map.entry("spanish", configurable(SpanishAnalyzer.getDefaultStopSet(), SpanishAnalyzer::new)),
+            Map.entry("portuguese", configurable(PortugueseAnalyzer.getDefaultStopSet(), PortugueseAnalyzer::new)),
+            Map.entry("italian", configurable(ItalianAnalyzer.getDefaultStopSet(), ItalianAnalyzer::new)),
+            Map.entry("dutch", configurable(DutchAnalyzer.getDefaultStopSet(), DutchAnalyzer::new)),
+            Map.entry("turkish", configurable(TurkishAnalyzer.getDefaultStopSet(), TurkishAnalyzer::new)),
+            Map.entry("indonesian", configurable(IndonesianAnalyzer.getDefaultStopSet(), IndonesianAnalyzer::new)),
+            Map.entry("cjk", configurable(CJKAnalyzer.getDefaultStopSet(), (stop, exclusion) -> new CJKAnalyzer(stop)))
         );
     }
 
     @Override
     public List<PreBuiltAnalyzerProviderFactory> getPreBuiltAnalyzerProviderFactories() {
         return List.of(
-            new PreBuiltAnalyzerProviderFactory("hindi", CachingStrategy.LUCENE, HindiAnalyzer::new),
-            new PreBuiltAnalyzerProviderFactory("english", CachingStrategy.LUCENE, EnglishAnalyzer::new)
+            prebuilt("hindi", HindiAnalyzer::new),
+            prebuilt("english", EnglishAnalyzer::new),
+            prebuilt("arabic", ArabicAnalyzer::new),
+            prebuilt("bengali", BengaliAnalyzer::new),
+            prebuilt("persian", PersianAnalyzer::new),
+            prebuilt("russian", RussianAnalyzer::new),
+            prebuilt("german", GermanAnalyzer::new),
+            prebuilt("french", FrenchAnalyzer::new),
+            prebuilt("spanish", SpanishAnalyzer::new),
+            prebuilt("portuguese", PortugueseAnalyzer::new),
+            prebuilt("italian", ItalianAnalyzer::new),
+            prebuilt("dutch", DutchAnalyzer::new),
+            prebuilt("turkish", TurkishAnalyzer::new),
+            prebuilt("indonesian", IndonesianAnalyzer::new),
+            prebuilt("cjk", CJKAnalyzer::new)
         );
+    }
+
+    private static PreBuiltAnalyzerProviderFactory prebuilt(String name, Supplier<Analyzer> create) {
+        return new PreBuiltAnalyzerProviderFactory(name, CachingStrategy.LUCENE, create);
     }
 
     /** An analyzer type taking the same settings as the stock language analyzers. */
