@@ -78,7 +78,7 @@ def _classified(doc: dict, vector) -> dict:
 
 def enrich_doc(doc: dict) -> dict:
     entities = enrich_stage.extract_entities(doc["clean"]["body"], doc["language"]["code"])
-    return {**doc, "entities": [to_dict(e) for e in entities], "models": {**doc["models"], "enrich": enrich_stage.MODEL_VERSION}}
+    return {**doc, "entities": [to_dict(e) for e in entities], "models": {**doc["models"], "enrich": enrich_stage.model_version()}}
 
 
 def fingerprint_doc(doc: dict) -> dict:

@@ -77,6 +77,34 @@ def test_texts_are_cut_at_max_tokens(encoder):
     assert np.allclose(small.passages([long_text]), small.passages([prefix]), atol=1e-4)
 
 
+def test_word_states_give_each_word_its_first_piece_state_whatever_the_batch(encoder):
+    sentences = [["नरेंद्र", "मोदी", "ने", "जिनेवा", "में", "कहा", "।"], ["Angela", "Merkel", "visited", "Paris"], [], ["x"]]
+    together = encoder.word_states(sentences, (8,))
+    assert [state.shape for state in together] == [(7, DIMENSIONS), (4, DIMENSIONS), (0, DIMENSIONS), (1, DIMENSIONS)]
+    for sentence, state in zip(sentences, together):
+        assert np.allclose(state, encoder.word_states([sentence], (8,))[0], atol=1e-4)
+    both = encoder.word_states(sentences[:1], (4, 8))[0]
+    assert both.shape == (7, 2 * DIMENSIONS) and np.allclose(both[:, DIMENSIONS:], together[0], atol=1e-4)
+    # Context matters: the same word in another sentence has another state.
+    assert not np.allclose(encoder.word_states([["Paris", "Hilton"]], (8,))[0][0], together[1][3], atol=1e-2)
+
+
+def test_long_sentences_are_read_in_windows_cut_between_words(encoder):
+    small = Encoder("fp32", max_tokens=16, weights=encoder.weights)
+    words = [f"word{i}" for i in range(40)]
+    state = small.word_states([words], (2,))[0]
+    assert state.shape == (40, DIMENSIONS) and (np.abs(state).sum(axis=1) > 0).all()  # every word got a state
+    # The first window holds as many whole words as fit in 14 pieces, read as if alone.
+    pieces = small.tokenizer.content_ids(words)
+    fitting = next(n for n in range(len(words), 0, -1) if sum(len(p) for p in pieces[:n]) <= 14)
+    assert np.allclose(state[:fitting], small.word_states([words[:fitting]], (2,))[0], atol=1e-4)
+
+
+def test_token_layers_outside_the_model_are_refused(encoder):
+    with pytest.raises(ValueError, match="token layers"):
+        encoder.word_states([["a"]], (13,))
+
+
 def test_fp32_fallback_can_be_forced_and_reports_what_ran(encoder):
     forced = Encoder("fp32", weights=encoder.weights)
     assert forced.description()["precision"] == "fp32"

@@ -28,7 +28,7 @@ from workers.benchmarks import measure
 from workers.benchmarks.pages import raw_record
 from workers.config import Settings
 from workers.datasets import REPO_ROOT
-from workers.localrun import Pipeline
+from workers.localrun import CLUSTER_ENV, CLUSTER_METRICS_PORTS, Pipeline
 from workers.runtime.kafka import client_config, producer_config
 from workers.types import Page
 
@@ -94,22 +94,24 @@ class LiveRun:
     """Start with `with LiveRun() as live:`; topics and index are deleted afterwards, worker logs are kept."""
 
     def __init__(self, log_dir: Path | None = None, index_batch_seconds: float | None = None,
-                 refresh_interval: str | None = None):
+                 refresh_interval: str | None = None, cluster: bool = False):
         log_dir = log_dir or REPO_ROOT / "var" / "log" / f"bench-{int(time.time())}"
         log_dir.mkdir(parents=True, exist_ok=True)
         (log_dir / "state").mkdir(exist_ok=True)
         # The shipped defaults unless asked otherwise (the test harness shortens the indexer's batch wait);
         # faust's state folders go beside the logs.
         batch_seconds = Settings().index_batch_seconds if index_batch_seconds is None else index_batch_seconds
+        # cluster: the local cluster mode's brokers, engine nodes and replication, metrics on ports of their own.
         self.pipeline = Pipeline(log_dir, {"NEWSWIRE_INDEX_BATCH_SECONDS": str(batch_seconds),
-                                           "NEWSWIRE_STATE_DIR": str(log_dir / "state")})
+                                           "NEWSWIRE_STATE_DIR": str(log_dir / "state"), **(CLUSTER_ENV if cluster else {})},
+                                 metrics_ports=CLUSTER_METRICS_PORTS if cluster else None)
         self.requested_refresh_interval = refresh_interval
         self.settings = self.pipeline.settings
         self.es = self.pipeline.es
         self.alias = self.settings.index_alias
         self.stack_pids = measure.listening_pids({
             "kafka": int(self.settings.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1]),
-            "elasticsearch": urlsplit(self.settings.es_url).port or 9200})
+            "elasticsearch": urlsplit(self.settings.es_url.split(",")[0]).port or 9200})
 
     def __enter__(self) -> "LiveRun":
         try:

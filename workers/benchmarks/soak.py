@@ -31,7 +31,6 @@ from workers import topics
 from workers.benchmarks.live import LiveRun
 from workers.benchmarks.pages import raw_record
 from workers.benchmarks.pipeline import WARM_UP_PAGES, PageFeed, machine
-from workers.config import STAGE_METRICS_PORTS
 
 CHUNK_SECONDS = 60.0
 DRAIN_TIMEOUT_SECONDS = 600.0
@@ -43,6 +42,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--drain-pages", type=int, default=200, help="pages of the capacity (backlog) batch")
     parser.add_argument("--sample-seconds", type=float, default=10.0, help="time between samples")
     parser.add_argument("--plot", default=None, help="write RSS, open files and lag over time (PNG) here")
+    parser.add_argument("--cluster", action="store_true",
+                        help="run against the local cluster mode (stack.sh start --cluster) and its metrics ports")
 
 
 def tree_usage(pid: int) -> dict:
@@ -65,9 +66,9 @@ def stage_lag(metrics_text: str) -> int:
                    if line.startswith("newswire_consumer_lag_messages{")))
 
 
-def _lag(stage: str) -> int | None:
+def _lag(port: int) -> int | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{STAGE_METRICS_PORTS[stage]}/metrics", timeout=5) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             return stage_lag(response.read().decode())
     except OSError:
         return None
@@ -99,7 +100,7 @@ class Sampler(threading.Thread):
         return {
             "seconds": round(time.monotonic() - self.started, 1),
             "workers": {stage: tree_usage(pid) for stage, pid in self.live.worker_pids.items()},
-            "lag": {stage: _lag(stage) for stage in self.live.worker_pids},
+            "lag": {stage: _lag(self.live.pipeline.metrics_ports[stage]) for stage in self.live.worker_pids},
             "indexed": self.live.es.count(index=self.live.alias)["count"],
         }
 
@@ -155,11 +156,11 @@ def _round(value: float | None) -> float | None:
 
 
 def run_benchmark(minutes: float = 30.0, fraction: float = 0.5, drain_pages: int = 200, sample_seconds: float = 10.0,
-                  data_dir: str | None = None) -> dict:
+                  data_dir: str | None = None, cluster: bool = False) -> dict:
     feed = PageFeed(data_dir, f"s{int(time.time())}")
     started_at = datetime.now(timezone.utc)
     machine_before = machine()
-    with LiveRun() as live:
+    with LiveRun(cluster=cluster) as live:
         live.run_batch(feed.batch("warm-up", WARM_UP_PAGES))
         drain = live.run_batch(feed.batch("capacity", drain_pages))
         capacity = drain.done / drain.wall_seconds
@@ -253,7 +254,8 @@ def plot_soak(result: dict, path: str) -> None:
 
 
 def measure(args) -> dict:
-    result = run_benchmark(args.minutes, args.fraction, args.drain_pages, args.sample_seconds, args.data_dir)
+    result = run_benchmark(args.minutes, args.fraction, args.drain_pages, args.sample_seconds, args.data_dir,
+                           args.cluster)
     if args.plot:
         plot_soak(result, args.plot)
         result["plot"] = args.plot

@@ -1,4 +1,4 @@
-"""`newswire bench NAME [--json]`: performance benchmarks (pipeline, overhead, index, stages, soak).
+"""`newswire bench NAME [--json]`: performance benchmarks (pipeline, overhead, index, stages, soak, encoder, entities).
 
 Each benchmark lives in workers/benchmarks/<name>.py and exposes add_arguments(parser), measure(args) -> dict
 and print_table(result). Each prints a table; with --json the last stdout line is the result as one JSON
@@ -19,6 +19,7 @@ BENCHMARKS = {
     "stages": "workers.benchmarks.stages",
     "soak": "workers.benchmarks.soak",
     "encoder": "workers.benchmarks.encoder",
+    "entities": "workers.benchmarks.entities",
 }
 
 

@@ -10,6 +10,7 @@ import importlib
 TRAINERS = {
     "topics": "workers.training.topics",
     "entities": "workers.training.entities",
+    "entities-context": "workers.training.entity_context",
     "names": "workers.training.names",
 }
 

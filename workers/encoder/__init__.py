@@ -66,24 +66,10 @@ class Encoder:
         self._positions_and_type = (self.weights.tensor("emb.pos", shape.max_positions)[: self.max_tokens]
                                     + self.weights.tensor("emb.type", 2)[0]).astype(np.float32)
 
-        core = ov.Core()
-        capabilities = set(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+        self._core = ov.Core()
+        capabilities = set(self._core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
         wanted = ("bf16" if "BF16" in capabilities else "fp32") if precision == "auto" else precision
-        with tempfile.TemporaryDirectory(prefix="newswire-e5-") as folder:
-            # OpenVINO reads ONNX from a file; the graph only lives there while it is compiled, and the fp32
-            # copies made to build it are handed back to the system first (they would double the worker's RSS).
-            path = Path(folder) / "e5-small.onnx"
-            path.write_bytes(build_graph(self.weights).SerializeToString())
-            _release_free_memory()
-            model = core.read_model(str(path))
-            self._compiled = core.compile_model(model, "CPU", {
-                "INFERENCE_NUM_THREADS": self.threads,
-                "INFERENCE_PRECISION_HINT": "bf16" if wanted == "bf16" else "f32",
-                "PERFORMANCE_HINT": "LATENCY",
-                "NUM_STREAMS": 1,
-            })
-            del model
-        _release_free_memory()
+        self._compiled = self._compile(build_graph(self.weights), wanted)
         ran = str(self._compiled.get_property("INFERENCE_PRECISION_HINT"))
         self.precision = "bf16" if "bf16" in ran.lower() else "fp32"
         self.requested_precision = precision
@@ -91,8 +77,28 @@ class Encoder:
         # After the graph is compiled, so that its build and the tokenizer never peak together.
         self.tokenizer = E5Tokenizer(self.weights.vocabulary, self.max_tokens)
         self._request = self._compiled.create_infer_request()
+        self._token_requests: dict[tuple[int, ...], object] = {}
         log.info("encoder: multilingual-e5-small on %s, %s (requested %s, CPU %s), %d thread(s), <= %d tokens",
                  RUNTIME, self.precision, precision, self.isa, self.threads, self.max_tokens)
+
+    def _compile(self, graph, precision: str):
+        with tempfile.TemporaryDirectory(prefix="newswire-e5-") as folder:
+            # OpenVINO reads ONNX from a file; the graph only lives there while it is compiled, and the fp32
+            # copies made to build it are handed back to the system first (they would double the worker's RSS).
+            path = Path(folder) / "e5-small.onnx"
+            path.write_bytes(graph.SerializeToString())
+            del graph
+            _release_free_memory()
+            model = self._core.read_model(str(path))
+            compiled = self._core.compile_model(model, "CPU", {
+                "INFERENCE_NUM_THREADS": self.threads,
+                "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
+                "PERFORMANCE_HINT": "LATENCY",
+                "NUM_STREAMS": 1,
+            })
+            del model
+        _release_free_memory()
+        return compiled
 
     def description(self) -> dict:
         return {"runtime": RUNTIME, "precision": self.precision, "requested_precision": self.requested_precision,
@@ -117,6 +123,53 @@ class Encoder:
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
             out[chunk] = self._run([texts[i] for i in chunk])
+        return out
+
+    def _token_request(self, layers: tuple[int, ...]):
+        """An inference request on the graph that stops at the deepest of `layers`, compiled on first use."""
+        if layers not in self._token_requests:
+            from workers.encoder.graph import build_graph
+
+            compiled = self._compile(build_graph(self.weights, token_layers=layers), self.precision)
+            self._token_requests[layers] = (compiled, compiled.create_infer_request())
+        return self._token_requests[layers]
+
+    def word_states(self, sentences: list[list[str]], layers: tuple[int, ...]) -> list[np.ndarray]:
+        """Contextual states of the words of each sentence: the hidden state of each word's first piece at each of
+        `layers` (1 = the first layer), concatenated: float32 [len(words), 384 * len(layers)] per sentence.
+
+        Words are pieced one by one, so a word never shares a piece with its neighbour. A sentence longer than
+        max_tokens is read in consecutive windows cut between words; windows of similar length share a batch."""
+        compiled, request = self._token_request(layers)
+        width = self.max_tokens - 2
+        windows = []  # (sentence, first word, piece ids, offset of each word's first piece)
+        for index, words in enumerate(sentences):
+            pieces = [ids or [self.weights.vocabulary.unk] for ids in self.tokenizer.content_ids(words)] if words else []
+            first, ids, offsets = 0, [], []
+            for position, word_ids in enumerate(pieces):
+                if ids and len(ids) + len(word_ids) > width:
+                    windows.append((index, first, ids, offsets))
+                    first, ids, offsets = position, [], []
+                offsets.append(len(ids))
+                ids.extend(word_ids[: width - len(ids)])
+            if ids:
+                windows.append((index, first, ids, offsets))
+        out = [np.zeros((len(words), DIMENSIONS * len(layers)), dtype=np.float32) for words in sentences]
+        vocabulary = self.weights.vocabulary
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i][2]))
+        for start in range(0, len(order), self.batch_size):
+            chunk = [windows[i] for i in order[start : start + self.batch_size]]
+            longest = 2 + max(len(ids) for _, _, ids, _ in chunk)
+            ids = np.full((len(chunk), longest), vocabulary.pad, dtype=np.int64)
+            mask = np.zeros((len(chunk), longest), dtype=np.int64)
+            for row, (_, _, pieces, _) in enumerate(chunk):
+                ids[row, 0], ids[row, 1 : len(pieces) + 1], ids[row, len(pieces) + 1] = vocabulary.bos, pieces, vocabulary.eos
+                mask[row, : len(pieces) + 2] = 1
+            result = request.infer({"embeddings": self._input_embeddings(ids), "attention_mask": mask})
+            states = np.concatenate([np.asarray(result[compiled.output(f"hidden_{layer}")]) for layer in layers], axis=-1)
+            for row, (index, first, _, offsets) in enumerate(chunk):
+                # +1: <s> comes first
+                out[index][first : first + len(offsets)] = states[row, np.asarray(offsets) + 1]
         return out
 
     def passages(self, texts: list[str]) -> np.ndarray:

@@ -47,15 +47,21 @@ class _Builder:
                        axis=-1, epsilon=eps)
 
 
-def build_graph(weights: E5Weights) -> onnx.ModelProto:
+def build_graph(weights: E5Weights, token_layers: tuple[int, ...] = ()) -> onnx.ModelProto:
+    """The pooled sentence embedding, or with `token_layers` the hidden states of those layers (1 = the first),
+    [batch, tokens, hidden] each, named hidden_<layer>; the graph then stops at the deepest of them."""
     shape = weights.shape
+    depth = max(token_layers) if token_layers else shape.layers
+    if token_layers and not all(1 <= layer <= shape.layers for layer in token_layers):
+        raise ValueError(f"token layers must lie in 1..{shape.layers}, not {token_layers}")
     hidden, heads = shape.hidden, shape.heads
     head_size = hidden // heads
     b = _Builder()
 
     embeddings = helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", "tokens", hidden])
     mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"])
-    output = helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])
+    outputs = [helper.make_tensor_value_info(f"hidden_{layer}", TensorProto.FLOAT, ["batch", "tokens", hidden])
+               for layer in token_layers] or [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])]
 
     x = b.layer_norm("embeddings", weights.tensor("emb.ln.w"), weights.tensor("emb.ln.b"), shape.eps, "emb_ln")
 
@@ -72,7 +78,7 @@ def build_graph(weights: E5Weights) -> onnx.ModelProto:
     half = b.constant("half", np.array(0.5, dtype=np.float32))
     one = b.constant("one_ffn", np.array(1.0, dtype=np.float32))
 
-    for layer in range(shape.layers):
+    for layer in range(depth):
         t = lambda part, rows: weights.tensor(f"l{layer}.{part}", rows)  # noqa: E731
         projections = {}
         for part in ("q", "k", "v"):
@@ -92,7 +98,11 @@ def build_graph(weights: E5Weights) -> onnx.ModelProto:
         gelu = b.op("Mul", [b.op("Mul", [inner, half]), b.op("Add", [b.op("Erf", [b.op("Mul", [inner, sqrt_half])]), one])])
         outer = b.linear(gelu, t("fo.w", hidden), t("fo.b", None), f"l{layer}_fo")
         x = b.layer_norm(b.op("Add", [x, outer]), t("oln.w", None), t("oln.b", None), shape.eps, f"l{layer}_oln")
+        if layer + 1 in token_layers:
+            b.nodes.append(helper.make_node("Identity", [x], [f"hidden_{layer + 1}"]))
 
+    if token_layers:
+        return _model(b, [embeddings, mask], outputs)
     # Masked mean over tokens (<s> and </s> included, as e5 was trained), then L2 normalisation.
     mask_3d = b.op("Unsqueeze", [mask_f, b.constant("axis2", np.array([2], dtype=np.int64))])
     axis1 = b.constant("axis1", np.array([1], dtype=np.int64))
@@ -103,7 +113,11 @@ def build_graph(weights: E5Weights) -> onnx.ModelProto:
     floor = b.constant("norm_floor", np.array(1e-12, dtype=np.float32))
     b.nodes.append(helper.make_node("Div", [mean, b.op("Max", [norm, floor])], ["embedding"]))
 
-    graph = helper.make_graph(b.nodes, "e5_small", [embeddings, mask], [output], b.initializers)
+    return _model(b, [embeddings, mask], outputs)
+
+
+def _model(b: _Builder, inputs: list, outputs: list) -> onnx.ModelProto:
+    graph = helper.make_graph(b.nodes, "e5_small", inputs, outputs, b.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="newswire")
     model.ir_version = 8
     onnx.checker.check_model(model)

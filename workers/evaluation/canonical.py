@@ -24,7 +24,7 @@ from collections import Counter
 import orjson
 
 from workers.datasets import read_jsonl
-from workers.stages.enrich import MODEL_VERSION, find_mentions
+from workers.stages.enrich import find_mentions, model_version
 from workers.stages.enrich.canonical import canonical_names
 
 
@@ -94,7 +94,7 @@ def run(args) -> int:
         "per_type": groups("type:"),
         "per_split": groups("split:"),
         "tagged": round(tagged / total["all"], 4) if total["all"] else 0.0,
-        "model_version": MODEL_VERSION,
+        "model_version": model_version(),
     }
     if not args.json:
         print(f"{args.data}: n={result['n']} accuracy={result['accuracy']:.4f} (tagger found {result['tagged']:.2%})")

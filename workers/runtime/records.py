@@ -106,11 +106,15 @@ def _classify_batch(records: list[Record]) -> list[Outcome]:
 
 
 def warm_up(stage: str) -> dict | None:
-    """Load the stage's model in the pool process before the first record arrives; the classify stage returns what
-    its encoder runs on (runtime, precision, instruction set), for the worker's metrics."""
+    """Load the stage's models in the pool process before the first record arrives; a stage that runs the encoder
+    returns what it runs on (runtime, precision, instruction set), for the worker's metrics."""
     if stage == "classify":
         pipeline.classify_stage.classify("Warm-up", "A sentence to load the model.", "en")
         return get_encoder().description()
     if stage == "enrich":
         pipeline.enrich_stage.extract_entities("A sentence about London to load the model.", "en")
+        # Hindi too: with the contextual tagger it compiles the encoder's token graph.
+        pipeline.enrich_stage.extract_entities("लंदन के बारे में एक वाक्य।", "hi")
+        if pipeline.enrich_stage.entity_tagger() == "context":
+            return get_encoder().description()
     return None

@@ -1,22 +1,34 @@
 """Enrich stage: named entities (PER, ORG, LOC) with canonical names.
 
-extract_entities(text, lang) tokenises the text, splits it into sentences, tags each with the CRF of
-its script plus gazetteer names (find_mentions), and gives every mention a canonical name in the
-context of the whole text (canonical.py). The
-models ship in workers/models/entities (see MODEL_CARD.md there) and load once, on first use.
+extract_entities(text, lang) tokenises the text, splits it into sentences, tags them with the model of
+their script plus gazetteer names (find_mentions), and gives every mention a canonical name in the
+context of the whole text (canonical.py). Devanagari sentences go through the shared encoder first, all of a
+page's in one batch (context.py); the `entity_tagger` setting ("crf") turns that off. The models ship in
+workers/models/entities (see MODEL_CARD.md there) and load once, on first use.
 """
 
 from __future__ import annotations
 
 from workers.stages.enrich.canonical import canonical_names
-from workers.stages.enrich.tagging import Span, tag_spans
+from workers.stages.enrich.model import entity_tagger
+from workers.stages.enrich.tagging import Span, tag_sentences, tag_spans
 from workers.stages.enrich.text import tokenize
 from workers.types import Entity
 
-MODEL_VERSION = "entities-crf-3"
+MODEL_VERSION = "entities-ctx-1"  # the shipped default; model_version() says what runs
+PLAIN_CRF_VERSION = "entities-crf-3"
 
 _SENTENCE_ENDS = {".", "!", "?", "।", "॥", "|"}
 _MAX_SENTENCE_TOKENS = 150
+
+
+def model_version() -> str:
+    return MODEL_VERSION if entity_tagger() == "context" else PLAIN_CRF_VERSION
+
+
+def tag_token_batches(sentences: list[list[str]], lang: str, tagger: str | None = None) -> list[list[tuple[int, int, str]]]:
+    """tag_tokens of several sentences, with one encoder pass for all of them."""
+    return [[(span.start, span.end, span.type) for span in spans] for spans in tag_sentences(sentences, lang, tagger)]
 
 
 def tag_tokens(tokens: list[str], lang: str) -> list[tuple[int, int, str]]:
@@ -39,20 +51,21 @@ def _sentences(text: str, tokens: list[tuple[str, int, int]]) -> list[tuple[int,
     return ranges
 
 
-def find_mentions(text: str, lang: str) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, Span]]]:
+def find_mentions(text: str, lang: str, tagger: str | None = None) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, Span]]]:
     """The text's tokens (token, start, end) and its entity spans (first token, last token + 1, span),
-    tagged sentence by sentence."""
+    tagged sentence by sentence (`tagger`: "context" or "crf"; default the `entity_tagger` setting)."""
     tokens = tokenize(text)
     words = [token for token, _, _ in tokens]
+    ranges = _sentences(text, tokens)
     found = []
-    for first, last in _sentences(text, tokens):
-        for span in tag_spans(words[first:last], lang):
+    for (first, last), spans in zip(ranges, tag_sentences([words[first:last] for first, last in ranges], lang, tagger)):
+        for span in spans:
             found.append((first + span.start, first + span.end, span))
     return tokens, found
 
 
-def extract_entities(text: str, lang: str) -> list[Entity]:
-    tokens, found = find_mentions(text, lang)
+def extract_entities(text: str, lang: str, tagger: str | None = None) -> list[Entity]:
+    tokens, found = find_mentions(text, lang, tagger)
     words = [token for token, _, _ in tokens]
     canonicals = canonical_names(words, [(start, end, span.type) for start, end, span in found])
     entities = []

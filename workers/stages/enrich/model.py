@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pycrfsuite
 
+from workers.stages.enrich.context import ContextHead
 from workers.stages.enrich.gazetteer import Gazetteer, load_gazetteer
 from workers.stages.enrich.translit import NameLexicon, table_word_spellings
 
@@ -24,11 +25,14 @@ class ScriptModel:
     # training rows (a copy for any other language would only make features the model never saw).
     per_language: frozenset[str]
     clusters: bool  # word-cluster features from <name>_clusters.tsv.gz (learnt from unlabelled text)
+    # File stem of the contextual model (encoder heads <stem>.npz + the CRF stacked on them, <stem>.crfsuite),
+    # or None where only the plain CRF exists.
+    context_model: str | None = None
 
 
 # One CRF per script: Devanagari (trained on the Hindi sets) and Latin (CoNLL en/de/es/nl).
 SCRIPT_MODELS = {
-    "Deva": ScriptModel("deva", sounds_like=True, per_language=frozenset(), clusters=True),
+    "Deva": ScriptModel("deva", sounds_like=True, per_language=frozenset(), clusters=True, context_model="deva_context"),
     "Latn": ScriptModel("latn", sounds_like=False, per_language=frozenset({"en", "de", "es", "nl"}), clusters=False),
 }
 
@@ -80,3 +84,40 @@ def tagger(script: str) -> pycrfsuite.Tagger | None:
     model = pycrfsuite.Tagger()
     model.open(str(MODEL_DIR / f"{SCRIPT_MODELS[script].name}.crfsuite"))
     return model
+
+
+TAGGERS = ("context", "crf")
+
+
+@dataclass(frozen=True)
+class ContextModel:
+    head: ContextHead
+    crf: pycrfsuite.Tagger
+
+
+@cache
+def context_model(script: str) -> ContextModel | None:
+    """The contextual model of a script (encoder heads + stacked CRF), or None where the script has none.
+
+    Its Tagger keeps per-call state like the plain one: use it from one thread."""
+    config = SCRIPT_MODELS.get(script)
+    if config is None or config.context_model is None:
+        return None
+    crf = pycrfsuite.Tagger()
+    crf.open(str(MODEL_DIR / f"{config.context_model}.crfsuite"))
+    return ContextModel(ContextHead.load(MODEL_DIR / f"{config.context_model}.npz"), crf)
+
+
+@cache
+def entity_tagger() -> str:
+    """The `entity_tagger` setting: "context" (the contextual model where a script has one) or "crf" (the plain
+    CRF alone: no encoder pass in the enrich stage)."""
+    from workers.config import load_settings
+
+    return checked_tagger(load_settings().entity_tagger)
+
+
+def checked_tagger(choice: str) -> str:
+    if choice not in TAGGERS:
+        raise ValueError(f"entity_tagger must be one of {', '.join(TAGGERS)}, not {choice!r}")
+    return choice

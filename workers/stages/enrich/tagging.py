@@ -1,13 +1,25 @@
-"""Token-level tagging: CRF spans, completed with unambiguous gazetteer names the CRF missed."""
+"""Token-level tagging: CRF spans (in Devanagari stacked on the shared encoder's evidence, see context.py),
+completed with unambiguous gazetteer names the CRF missed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
+from workers.stages.enrich.context import label_probabilities, with_context
 from workers.stages.enrich.features import sentence_features
 from workers.stages.enrich.gazetteer import Match
-from workers.stages.enrich.model import SCRIPT_MODELS, resources, tagger, word_clusters
+from workers.stages.enrich.model import (
+    SCRIPT_MODELS,
+    checked_tagger,
+    context_model,
+    entity_tagger,
+    resources,
+    word_clusters,
+)
+from workers.stages.enrich.model import tagger as plain_crf
 from workers.stages.enrich.text import match_key
 
 GAZETTEER_CONFIDENCE = 0.9
@@ -83,17 +95,39 @@ def model_features(tokens: list[str], script: str, lang: str, matches: list[Matc
     )
 
 
+def tag_sentences(sentences: list[list[str]], lang: str, tagger: str | None = None) -> list[list[Span]]:
+    """Spans of each sentence. With the "context" tagger (the `entity_tagger` setting unless given), sentences of a
+    script with a contextual model go through the encoder together, in one batched pass."""
+    scripts = [script_of_tokens(tokens) if tokens else "Other" for tokens in sentences]
+    evidence: dict[int, np.ndarray] = {}
+    contextual = checked_tagger(tagger) == "context" if tagger else entity_tagger() == "context"
+    for script in set(scripts) if contextual else ():
+        model = context_model(script)
+        if model is None:
+            continue
+        chosen = [i for i, (tokens, s) in enumerate(zip(sentences, scripts)) if s == script and tokens]
+        for i, probabilities in zip(chosen, label_probabilities([sentences[i] for i in chosen], model.head)):
+            evidence[i] = probabilities
+    return [_tag(tokens, script, lang, evidence.get(i)) if tokens else []
+            for i, (tokens, script) in enumerate(zip(sentences, scripts))]
+
+
 def tag_spans(tokens: list[str], lang: str) -> list[Span]:
-    if not tokens:
-        return []
-    script = script_of_tokens(tokens)
+    return tag_sentences([tokens], lang)[0]
+
+
+def _tag(tokens: list[str], script: str, lang: str, evidence: np.ndarray | None) -> list[Span]:
     res = resources()
     keys = [match_key(token) for token in tokens]
     matches = res.gazetteer.match(keys)
     spans: list[Span] = []
-    crf = tagger(script)
+    features = model_features(tokens, script, lang, matches) if script in SCRIPT_MODELS else None
+    crf = plain_crf(script)
+    if evidence is not None:
+        crf = context_model(script).crf
+        features = with_context(features, evidence)
     if crf is not None:
-        labels = crf.tag(model_features(tokens, script, lang, matches))
+        labels = crf.tag(features)
         marginals = {i: crf.marginal(label, i) for i, label in enumerate(labels) if label != "O"}
         spans = bio_spans(labels, marginals)
     # A known name the CRF missed, or only found part of (किम जोंग of किम जोंग उन), is added; one

@@ -1,0 +1,58 @@
+"""The contextual evidence of the entity tagger: encoder heads, their features for the CRF, the tagger choice."""
+
+import numpy as np
+import pytest
+
+from workers.stages.enrich import extract_entities, model_version, tag_token_batches
+from workers.stages.enrich.context import LABELS, MIN_PROBABILITY, ContextHead, context_features, with_context
+from workers.stages.enrich.model import checked_tagger
+
+
+def _head(heads: int = 2, dimensions: int = 5) -> ContextHead:
+    rng = np.random.default_rng(0)
+    return ContextHead(8, rng.normal(size=(heads, dimensions, len(LABELS))).astype(np.float32),
+                       rng.normal(size=(heads, len(LABELS))).astype(np.float32))
+
+
+def test_head_probabilities_are_the_mean_of_each_heads_softmax():
+    head, states = _head(), np.random.default_rng(1).normal(size=(4, 5)).astype(np.float32)
+    both = head.probabilities(states)
+    assert np.allclose(both.sum(axis=1), 1.0, atol=1e-5)
+    assert np.allclose(both, (head.probabilities(states, [0]) + head.probabilities(states, [1])) / 2, atol=1e-6)
+    assert not np.allclose(head.probabilities(states, [0]), head.probabilities(states, [1]))
+
+
+def test_heads_round_trip_through_their_file(tmp_path):
+    head, states = _head(), np.ones((2, 5), dtype=np.float32)
+    head.save(tmp_path / "head.npz")
+    loaded = ContextHead.load(tmp_path / "head.npz")
+    assert loaded.layer == 8 and loaded.weights.shape == head.weights.shape
+    assert np.allclose(loaded.probabilities(states), head.probabilities(states), atol=1e-2)  # float16 weights
+
+
+def test_context_features_carry_likely_labels_and_the_best_one():
+    probabilities = np.array([[0.9, 0.05, 0.0, 0.0, 0.0, 0.05, 0.0], [0.01, 0.01, 0.0, 0.0, 0.0, 0.98, 0.0]])
+    first, second = context_features(probabilities)
+    assert first == {"ctx=O": 0.9, "ctx=B-PER": pytest.approx(0.05), "ctx=B-LOC": pytest.approx(0.05), "ctx_best=O": 1.0}
+    assert second == {"ctx=B-LOC": pytest.approx(0.98), "ctx_best=B-LOC": 1.0}  # below MIN_PROBABILITY: no feature
+    assert 0.01 < MIN_PROBABILITY
+    merged = with_context([["w=a", "b"], ["w=b", "b"]], probabilities)
+    assert merged[1] == {"w=b": 1.0, "b": 1.0, "ctx=B-LOC": pytest.approx(0.98), "ctx_best=B-LOC": 1.0}
+    with pytest.raises(ValueError):
+        with_context([["w=a"]], probabilities)  # one row of evidence per word
+
+
+def test_an_unknown_tagger_is_refused():
+    assert checked_tagger("crf") == "crf"
+    with pytest.raises(ValueError, match="entity_tagger"):
+        checked_tagger("bert")
+
+
+def test_both_taggers_tag_hindi_and_the_default_is_contextual():
+    sentences = [["प्रधानमंत्री", "नरेंद्र", "मोदी", "ने", "जिनेवा", "में", "संयुक्त", "राष्ट्र", "को", "संबोधित", "किया", "।"], []]
+    for tagger in ("context", "crf"):
+        spans = tag_token_batches(sentences, "hi", tagger)
+        assert (1, 3, "PER") in spans[0] and spans[1] == []
+    assert model_version() == "entities-ctx-1"
+    text = "प्रधानमंत्री नरेंद्र मोदी ने जिनेवा में संयुक्त राष्ट्र को संबोधित किया।"
+    assert {e.canonical for e in extract_entities(text, "hi", "context")} >= {"Narendra Modi", "Geneva"}
