@@ -119,9 +119,11 @@ def index_document(doc: dict, indexed_at: datetime | None = None) -> dict:
         "people": _names(entities, "PER"),
         "organisations": _names(entities, "ORG"),
         "places": _names(entities, "LOC"),
-        # The indexer replaces these with the story's cluster (workers/runtime/dedup_store.py).
+        # The indexer replaces these with the copy cluster (workers/runtime/dedup_store.py) and the story across
+        # languages (workers/runtime/story_store.py).
         "cluster_id": doc["page_id"],
         "is_duplicate": False,
+        "story_id": doc["page_id"],
         "models": doc["models"],
     }
     document.update(analysis.routed_fields(document["lang"], document["title"], document["body"]))

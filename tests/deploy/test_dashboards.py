@@ -19,7 +19,7 @@ from tests.deploy.dashboards import (
 )
 from workers.runtime.search import index_template
 
-KEYWORD_FACETS = {"category", "lang", "entities.canonical", "entities.type", "people", "organisations", "places"}
+KEYWORD_FACETS = {"story_id", "category", "lang", "entities.canonical", "entities.type", "people", "organisations", "places"}
 
 
 def test_grafana_panels_cover_every_signal_the_issue_names():
@@ -27,7 +27,8 @@ def test_grafana_panels_cover_every_signal_the_issue_names():
     for metric in ("newswire_stage_messages_total", "newswire_stage_duration_seconds_bucket", "newswire_end_to_end_seconds_bucket",
                    "newswire_dead_letters_total", "newswire_consumer_lag_messages", "newswire_bulk_duration_seconds_bucket",
                    "newswire_bulk_requests_total", "newswire_bulk_item_errors_total", "process_cpu_seconds_total",
-                   "process_resident_memory_bytes", "up", "newswire_stage_paused_seconds_total"):
+                   "process_resident_memory_bytes", "up", "newswire_stage_paused_seconds_total",
+                   "newswire_stories_total"):
         assert metric in expressions, metric
     for quantile in ("0.5", "0.95", "0.99"):
         assert f"histogram_quantile({quantile}," in expressions
@@ -86,6 +87,28 @@ def test_kibana_fields_exist_in_the_index_template_and_facets_are_keywords():
     missing = kibana_field_references(kibana_objects()) - set(fields)
     assert missing == set()
     assert {field: fields[field] for field in KEYWORD_FACETS} == {field: "keyword" for field in KEYWORD_FACETS}
+
+
+def test_grafana_counts_new_stories_per_language_per_hour():
+    (expression,) = [expr for title, expr in grafana_queries() if title == "Stories per language per hour"]
+    assert expression == 'sum by (lang) (increase(newswire_stories_total{stage="index"}[1h]))'
+
+
+def test_kibana_dashboard_groups_pages_by_story_and_shows_their_languages():
+    objects = {(obj["type"], obj["id"]): obj for obj in kibana_objects()}
+    (dashboard,) = [obj for obj in objects.values() if obj["type"] == "dashboard"]
+    on_dashboard = {(reference["type"], reference["id"]) for reference in dashboard["references"]}
+    stories_search = objects[("search", "newswire-stories")]
+    assert stories_search["attributes"]["columns"][:2] == ["story_id", "lang"]
+    assert stories_search["attributes"]["sort"][0] == ["story_id", "asc"]
+    lens = objects[("lens", "newswire-stories-by-language")]
+    (layer,) = lens["attributes"]["state"]["datasourceStates"]["formBased"]["layers"].values()
+    (visual,) = lens["attributes"]["state"]["visualization"]["layers"]
+    grouped_by = layer["columns"][visual["xAccessor"]]
+    split_by = layer["columns"][visual["splitAccessor"]]
+    assert (grouped_by["operationType"], grouped_by["sourceField"]) == ("terms", "story_id")
+    assert (split_by["operationType"], split_by["sourceField"]) == ("terms", "lang")
+    assert {("search", "newswire-stories"), ("lens", "newswire-stories-by-language")} <= on_dashboard
 
 
 def test_index_template_analyses_hindi_and_english():

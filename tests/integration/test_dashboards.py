@@ -108,3 +108,16 @@ def test_kibana_panels_aggregate_on_live_documents(traffic, live_pipeline):
         assert aggregations[name]["buckets"], name
     assert {bucket["key"] for bucket in aggregations["lang"]["buckets"]} >= {"hi", "en"}
     assert sum(bucket["doc_count"] for bucket in aggregations["over_time"]["buckets"]) > 0
+
+
+def test_kibana_story_panel_aggregates_on_live_documents(traffic, live_pipeline):
+    """The stories panel's aggregation: pages grouped by story_id, each with its languages. The traffic indexes
+    every sample page twice (a syndicated copy), so a story holds at least the page and its copy."""
+    response = live_pipeline.es.search(index=live_pipeline.settings.index_alias, size=0, aggs={
+        "stories": {"terms": {"field": "story_id", "size": 15}, "aggs": {"lang": {"terms": {"field": "lang", "size": 10}}}}})
+    stories = response["aggregations"]["stories"]["buckets"]
+    assert stories and max(story["doc_count"] for story in stories) >= 2
+    assert all(story["lang"]["buckets"] for story in stories)
+    # A story is named after its first page, and a page and its copy are never two stories.
+    assert {document["story_id"] for document in traffic.values()} <= set(traffic)
+    assert len({document["story_id"] for document in traffic.values()}) <= len(traffic) // 2

@@ -17,6 +17,7 @@ EVALUATORS = {
     "dedup": "workers.evaluation.dedup",
     "retrieval": "workers.evaluation.retrieval",
     "search": "workers.evaluation.search",
+    "stories": "workers.evaluation.stories",
 }
 
 

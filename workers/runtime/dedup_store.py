@@ -45,10 +45,16 @@ class Decision:
     similarity: float
 
 
-class DedupStore:
+class GenerationStore:
+    """Small documents in time-generation indices `<alias>-<SUFFIX>-<n>`, n = time // window; the two newest
+    are read, the newest written, older ones deleted. Also the base of the story store (story_store.py)."""
+
+    SUFFIX = "dedup"
+    MAPPINGS = BAND_MAPPINGS
+
     def __init__(self, client: Elasticsearch, alias: str, window_seconds: float, replicas: int = 0):
         self.es = client
-        self.prefix = f"{alias}-dedup-"
+        self.prefix = f"{alias}-{self.SUFFIX}-"
         self.window = window_seconds
         self.replicas = replicas
         self._ready_generation: int | None = None
@@ -66,11 +72,11 @@ class DedupStore:
         current = f"{self.prefix}{generation}"
         if not self.es.indices.exists(index=current):
             settings = {**BAND_INDEX_SETTINGS, "number_of_replicas": self.replicas}
-            self.es.options(ignore_status=400).indices.create(index=current, settings=settings, mappings=BAND_MAPPINGS)
+            self.es.options(ignore_status=400).indices.create(index=current, settings=settings, mappings=self.MAPPINGS)
         for name in self.es.indices.get(index=f"{self.prefix}*", ignore_unavailable=True):
             if int(name[len(self.prefix):]) < generation - 1:
                 self.es.options(ignore_status=404).indices.delete(index=name)
-                log.info("dropped expired dedup generation %s", name)
+                log.info("dropped expired generation %s", name)
         self._ready_generation = generation
 
     def _found(self, ids: list[str], indices: tuple[str, str]) -> dict[str, dict]:
@@ -78,6 +84,9 @@ class DedupStore:
         docs = [{"_index": index, "_id": doc_id} for index in reversed(indices) for doc_id in ids]
         response = self.es.mget(docs=docs, realtime=True)
         return {doc["_id"]: doc["_source"] for doc in response["docs"] if doc.get("found")}
+
+
+class DedupStore(GenerationStore):
 
     def _owners(self, band_keys: set[str], indices: tuple[str, str]) -> dict[str, dict]:
         """band key -> {cluster_id, signature} of its owner; the signature is None when it is not found."""

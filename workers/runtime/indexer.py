@@ -17,6 +17,9 @@ Guarantees:
 - Item-level rejections (mapping or parsing errors, 4xx) go to the dead-letter topic; an item that gets 429/5xx
   while others in its bulk succeed is retried up to MAX_ITEM_ATTEMPTS times, then dead-lettered as
   `retries_exhausted`.
+- Stories across languages: each page with an embedding gets `story_id` from the story store
+  (workers/runtime/story_store.py), the same for tellings of one story in any language; new stories are counted
+  per language (`newswire_stories_total`).
 - Near-duplicates: each page gets `cluster_id` (its story's first copy) and `is_duplicate` from the dedup store
   (workers/runtime/dedup_store.py); a first copy keeps the ids and count of its copies. Documents are written
   whole with `index` (an `update` + upsert costs the engine a read and a merge per document); a first copy that
@@ -40,9 +43,11 @@ from workers.runtime.deadletter import DeadLetterReporter
 from workers.runtime.health import Health, kafka_check, serve
 from workers.runtime.kafka import client_config, producer_config
 from workers.runtime.lag import LagMonitor
-from workers.runtime.metrics import DUPLICATES, PAUSED, PAUSED_SECONDS, STAGE_DURATION
+from workers.runtime.metrics import DUPLICATES, PAUSED, PAUSED_SECONDS, STAGE_DURATION, STORIES
 from workers.runtime.outage import PAUSE_REASONS
 from workers.runtime.search import ensure_index, make_client
+from workers.runtime.story_store import StoryStore
+from workers.stages import story
 
 log = logging.getLogger(__name__)
 STAGE = "index"
@@ -71,6 +76,7 @@ class Indexer:
         self.reporter = DeadLetterReporter(self.producer, settings.topic(topics.DEAD_LETTER), STAGE)
         self.bulk = BulkProcessor(self.es, self.alias, self.reporter, self._wait_paused, self._resume)
         self.dedup = DedupStore(self.es, self.alias, settings.dedup_window_days * 86400, settings.index_replicas)
+        self.stories = StoryStore(self.es, self.alias, settings.index_replicas)
         self.running = True
         self.paused = False
         # The series exist from the start, so dashboards and alerts see "not paused" and whole increases.
@@ -123,6 +129,7 @@ class Indexer:
             except Exception as error:  # one undecodable record must not hold up the partition
                 self.reporter.report(message, "invalid_message", f"{type(error).__name__}: {error}")
         self._assign_clusters(pending)
+        self._assign_stories(pending)
         self.bulk.index(pending)
         replaced_heads = [item.page_id for item in pending if item.replaced and not item.source["is_duplicate"]]
         if replaced_heads:
@@ -148,6 +155,16 @@ class Indexer:
             item.source["is_duplicate"] = bool(decision and decision.is_duplicate)
             if item.source["is_duplicate"]:
                 DUPLICATES.labels(STAGE).inc()
+
+    def _assign_stories(self, items: list[Item]) -> None:
+        """story_id across languages from the story store; a page without an embedding is its own story."""
+        with_embedding = [(item.page_id, story_features(item.source)) for item in items if item.source.get("embedding")]
+        decisions = self.bulk.call(lambda: self.stories.assign(with_embedding), "stories") if with_embedding else {}
+        for item in items:
+            decision = decisions.get(item.page_id)
+            item.source["story_id"] = decision.story_id if decision else item.page_id
+            if decision is None or decision.is_new:
+                STORIES.labels(STAGE, item.source["lang"]).inc()
 
     def _restore_copy_lists(self, head_ids: list[str]) -> None:
         """Re-indexing a first copy wrote an empty copy list: rebuild it from the copies, which name their
@@ -215,6 +232,12 @@ class Indexer:
         finally:
             self.producer.flush(10)
             self.consumer.close()
+
+
+def story_features(source: dict) -> story.Features:
+    """What the story test reads of an index document: embedding, canonical entities, publication (else fetch) time."""
+    return story.features(source["embedding"], source["people"], source["organisations"], source["places"],
+                          source.get("published_at") or source.get("fetched_at"))
 
 
 def run_indexer(settings) -> None:

@@ -38,6 +38,8 @@ PAUSED_SECONDS = Counter(
     ["stage", "reason"],
 )
 DUPLICATES = Counter("newswire_duplicates", "Pages indexed as a copy of an earlier story (near-duplicates).", ["stage"])
+STORIES = Counter("newswire_stories", "Stories started: pages that joined no earlier telling, by the page's language.",
+                  ["stage", "lang"])
 ENCODER_INFO = Gauge(
     "newswire_encoder_info",
     "1 for the shared encoder's inference runtime, precision (bf16 on matrix units, fp32 fallback) and CPU instruction set.",

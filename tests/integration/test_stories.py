@@ -1,0 +1,112 @@
+"""Stories across languages against the real engine: tellings indexed through the indexer's own path get one
+story_id, a distinct story of the same topic on the same day does not, and replicas racing agree."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+
+from workers import pipeline
+from workers.config import load_settings
+from workers.runtime.indexer import Indexer, story_features
+from workers.runtime.metrics import STORIES
+from workers.runtime.search import ensure_index
+from workers.runtime.story_store import StoryStore
+from workers.stages import story
+from workers.types import Page
+
+pytestmark = pytest.mark.stack
+
+STORIES_SET = Path(__file__).resolve().parent.parent / "fixtures" / "stories.jsonl"
+ROWS = {row["id"]: row for row in map(json.loads, STORIES_SET.read_text().splitlines())}
+
+
+class _Message:
+    """What the indexer reads of a consumed Kafka record."""
+
+    def __init__(self, value: bytes, offset: int):
+        self._value, self._offset = value, offset
+
+    def value(self):
+        return self._value
+
+    def topic(self):
+        return "enriched"
+
+    def partition(self):
+        return 0
+
+    def offset(self):
+        return self._offset
+
+    def error(self):
+        return None
+
+
+def _enriched(row: dict) -> dict:
+    """The enriched-topic document of a story row, made by the pipeline's own stages."""
+    page = Page(page_id=row["id"], url=f"https://news.example/{row['id']}", source="test",
+                fetched_at=row["published"], content_type="text/plain", raw=f"{row['title']}\n\n{row['text']}")
+    return pipeline.fingerprint_doc(pipeline.enrich_doc(pipeline.classify_doc(pipeline.clean_page(page))))
+
+
+@pytest.fixture(scope="module")
+def indexer():
+    settings = load_settings({"NEWSWIRE_INDEX_ALIAS": f"test-{uuid.uuid4().hex[:8]}-stories"})
+    indexer = Indexer(settings)
+    indexer.es.cluster.health(wait_for_status="yellow", timeout="10s")
+    ensure_index(indexer.es, indexer.alias)
+    yield indexer
+    indexer.es.indices.delete(index=f"{indexer.alias}-*", ignore_unavailable=True)
+    indexer.es.options(ignore_status=404).indices.delete_index_template(name=f"{indexer.alias}-template")
+    indexer.producer.flush(5)
+
+
+def _story_ids(indexer, ids: list[str]) -> dict[str, str]:
+    docs = indexer.es.mget(index=indexer.alias, ids=ids, source_includes=["story_id"])["docs"]
+    return {doc["_id"]: doc["_source"]["story_id"] for doc in docs}
+
+
+def test_tellings_share_a_story_and_a_same_topic_story_does_not(indexer):
+    before = STORIES.labels("index", "en")._value.get()
+    # Two batches, as two polls: the Hindi telling must find the English one through the engine, not in memory.
+    indexer.index_batch([_Message(orjson.dumps(_enriched(ROWS["quake-nepal-en"])), 0),
+                         _Message(orjson.dumps(_enriched(ROWS["quake-turkey-en"])), 1)])
+    indexer.index_batch([_Message(orjson.dumps(_enriched(ROWS["quake-nepal-hi"])), 2)])
+    stories = _story_ids(indexer, ["quake-nepal-en", "quake-nepal-hi", "quake-turkey-en"])
+    assert stories["quake-nepal-hi"] == stories["quake-nepal-en"] == "quake-nepal-en"
+    assert stories["quake-turkey-en"] == "quake-turkey-en"
+    assert STORIES.labels("index", "en")._value.get() == before + 2  # the Hindi page started no story
+    # A re-delivery of the whole first batch keeps the story and counts no new one.
+    indexer.index_batch([_Message(orjson.dumps(_enriched(ROWS["quake-nepal-en"])), 0)])
+    assert _story_ids(indexer, ["quake-nepal-en"])["quake-nepal-en"] == "quake-nepal-en"
+    assert STORIES.labels("index", "en")._value.get() == before + 2
+
+
+def test_a_replica_that_loses_the_band_race_joins_the_winners_story(indexer):
+    """Two replicas decide on two tellings at the same moment: both see no owner, both start a story and claim
+    keys; the engine gives each shared key to one of them. The loser must join the winner's story and move the
+    keys it did win there, so a later telling that hits only those keys finds the same story."""
+    alias = f"{indexer.alias}-race"
+    english, hindi = (story_features(pipeline.index_document(_enriched(ROWS[name])))
+                      for name in ("flood-assam-en", "flood-assam-hi"))
+    winner, loser = StoryStore(indexer.es, alias), StoryStore(indexer.es, alias)
+    real_lookup, lookups = loser._lookup, []
+
+    def lookup_before_the_winner_wrote(keys, indices):  # the loser's first lookup saw no owners yet
+        lookups.append(keys)
+        return ({}, {}) if len(lookups) == 1 else real_lookup(keys, indices)
+
+    loser._lookup = lookup_before_the_winner_wrote
+    assert winner.assign([("en", english)])["en"].is_new
+    decision = loser.assign([("hi", hindi)])["hi"]
+    assert (decision.story_id, decision.is_new) == ("en", False)
+    own_keys = sorted(set(story.band_keys(hindi.embedding)) - set(story.band_keys(english.embedding)))
+    assert own_keys, "the loser won some keys of its own"
+    docs = [indexer.es.get(index=loser._indices()[0], id=key, realtime=True) for key in own_keys]
+    assert {doc["_source"]["story_id"] for doc in docs} == {"en"}
+    assert {doc["_source"]["page_id"] for doc in docs} == {"hi"}

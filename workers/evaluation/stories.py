@@ -1,0 +1,108 @@
+"""Score stories across languages: pairwise precision/recall of story_id on tellings of known stories.
+
+Input rows: {id, group, lang, title, text, published, split}; rows of one `group` are tellings of one story
+(tests/fixtures/stories.jsonl: Hindi, English and German tellings, and distinct stories of one topic on the
+same days). As the runtime does, pages are taken in order of publication; each looks up its band keys among the
+keys earlier pages claimed, joins the story of the most similar owner that passes `story.same_story`, and
+claims the keys nobody owns (workers/runtime/story_store.py does the same in the engine). The page embedding
+and the entities are computed as the pipeline computes them. Every pair of rows is scored: a true pair is two
+rows of one group; a false merge is a pair of two groups in one story, `same_topic_merges` those of one
+category.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import orjson
+
+from workers.datasets import read_jsonl
+from workers.evaluation.dedup import pair_scores
+from workers.stages import embedding as embedding_stage
+from workers.stages import enrich as enrich_stage
+from workers.stages import story
+
+SWEEP_ALONE = (0.88, 0.89, 0.9, 0.905, 0.91, 0.92, 0.93)
+SWEEP_WITH_ENTITIES = (0.82, 0.84, 0.85, 0.86, 0.87, 0.88)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--split", choices=("tune", "report", "all"), default="report",
+                        help="the rows scored: thresholds were chosen on tune, figures are reported on report")
+    parser.add_argument("--sweep", action="store_true", help="also score a grid of the two cosine thresholds")
+
+
+def page_features(rows: list[dict]) -> list[story.Features]:
+    vectors = embedding_stage.embed_pages([(row["title"], row["text"]) for row in rows])
+    result = []
+    for row, vector in zip(rows, vectors, strict=True):
+        entities = enrich_stage.extract_entities(row["text"], row["lang"])
+        names = [entity.canonical for entity in entities if entity.type in ("PER", "ORG", "LOC")]
+        result.append(story.features(vector, names, published=row.get("published")))
+    return result
+
+
+def assign(rows: list[dict], features: list[story.Features], **thresholds) -> list[str]:
+    """The story id of each row, by the runtime's procedure with an in-memory band store."""
+    order = sorted(range(len(rows)), key=lambda i: (features[i].published or 0.0, rows[i]["id"]))
+    owners: dict[str, dict] = {}
+    known: dict[str, story.Features] = {}
+    stories = [""] * len(rows)
+    for index in order:
+        page_id, page = rows[index]["id"], features[index]
+        keys = story.band_keys(page.embedding)
+        story_id, _ = story.decide(page_id, page, keys, owners, known, **thresholds)
+        stories[index] = story_id
+        known[page_id] = page
+        for key in keys:
+            owners.setdefault(key, {"story_id": story_id, "page_id": page_id})
+    return stories
+
+
+def score(rows: list[dict], features: list[story.Features], **thresholds) -> dict:
+    stories = assign(rows, features, **thresholds)
+    groups = [row["group"] for row in rows]
+    predicted = {(i, j) for i, j in combinations(range(len(rows)), 2) if stories[i] == stories[j]}
+    result = {"n": len(rows), "groups": len(set(groups)), "stories": len(set(stories)), **pair_scores(groups, predicted)}
+    result["same_topic_merges"] = sum(1 for i, j in predicted
+                                      if groups[i] != groups[j] and rows[i].get("category") == rows[j].get("category"))
+    keys = [set(story.band_keys(f.embedding)) for f in features]
+    true_pairs = [(i, j) for i, j in combinations(range(len(rows)), 2) if groups[i] == groups[j]]
+    result["true_pairs_sharing_a_band"] = sum(1 for i, j in true_pairs if keys[i] & keys[j])
+    result["errors"] = sorted(
+        [f"merged {rows[i]['id']} ~ {rows[j]['id']} cos={story.cosine(features[i], features[j]):.3f}"
+         for i, j in predicted if groups[i] != groups[j]]
+        + [f"missed {rows[i]['id']} ~ {rows[j]['id']} cos={story.cosine(features[i], features[j]):.3f} "
+           f"shared_entities={len(features[i].entities & features[j].entities)}"
+           for i, j in true_pairs if (i, j) not in predicted])
+    return result
+
+
+SUMMARY_KEYS = ("n", "groups", "stories", "pairs_true", "precision", "recall", "f1", "false_merges", "same_topic_merges")
+
+
+def run(args) -> int:
+    rows = [row for row in read_jsonl(args.data, limit=args.limit)
+            if args.split == "all" or row.get("split") == args.split]
+    features = page_features(rows)
+    result = {"split": args.split, "model_version": story.MODEL_VERSION, **score(rows, features)}
+    if args.sweep:
+        result["sweep"] = [
+            {"alone": alone, "with_entities": with_entities,
+             **{k: v for k, v in score(rows, features, alone=alone, with_entities=with_entities).items()
+                if k in ("precision", "recall", "false_merges", "same_topic_merges")}}
+            for alone in SWEEP_ALONE for with_entities in SWEEP_WITH_ENTITIES if with_entities <= alone]
+    if args.json:
+        print(orjson.dumps({k: v for k, v in result.items() if k not in SUMMARY_KEYS}).decode())
+        print(orjson.dumps({k: result[k] for k in SUMMARY_KEYS}).decode())
+    else:
+        for key, value in result.items():
+            if key == "sweep":
+                for point in value:
+                    print("  " + " ".join(f"{k}={v}" for k, v in point.items()))
+            elif key == "errors":
+                for line in value:
+                    print(f"  {line}")
+            else:
+                print(f"{key}: {value}")
+    return 0
