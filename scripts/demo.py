@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from workers.commands.ingest import _expand, _pages_from_file
 from workers.runtime.search import search

@@ -26,7 +26,7 @@ import orjson
 from elasticsearch.helpers import streaming_bulk
 
 from workers import pipeline
-from workers.benchmarks import measure
+from workers.benchmarks import measure as process_measure
 from workers.benchmarks.pages import cycle, load_source_pages, raw_record
 from workers.benchmarks.pipeline import machine
 from workers.config import load_settings
@@ -70,7 +70,7 @@ def add_arguments(parser) -> None:
 
 
 def _engine_cpu(pid: int | None) -> float:
-    return measure.snapshot(pid).cpu_seconds if pid else 0.0
+    return process_measure.snapshot(pid).cpu_seconds if pid else 0.0
 
 
 def enriched_documents(data_dir: str | None, limit: int, max_bytes: int) -> list[dict]:
@@ -115,7 +115,7 @@ def run_benchmark(doc_count: int = 500, rounds: int = DEFAULT_ROUNDS, data_dir: 
 
     sides = {"index_stage": index_stage, "streaming_bulk": helper}
     timings: dict[str, list[tuple[float, float, float]]] = {name: [] for name in sides}  # wall, client CPU, engine CPU
-    engine_pid = measure.listening_pids({"engine": urlsplit(settings.es_url).port or 9200}).get("engine")
+    engine_pid = process_measure.listening_pids({"engine": urlsplit(settings.es_url.split(",")[0]).port or 9200}).get("engine")
     machine_before = machine()
     try:
         for name, side in sides.items():  # untimed warm-up: connections, index creation, first mappings

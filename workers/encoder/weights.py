@@ -124,7 +124,8 @@ class E5Weights:
         for _ in range(cursor.read("i")):
             name = cursor.take(cursor.read("H")).tobytes().decode("ascii")
             dtype, count = cursor.read("B"), cursor.read("I")
-            offset, _size = cursor.read("Q"), cursor.read("Q")
+            offset = cursor.read("Q")
+            cursor.read("Q")  # the tensor's byte size: dtype and count already give it
             directory[name] = (dtype, count, offset)
         return directory
 
