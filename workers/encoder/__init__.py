@@ -155,16 +155,10 @@ class Encoder:
             if ids:
                 windows.append((index, first, ids, offsets))
         out = [np.zeros((len(words), DIMENSIONS * len(layers)), dtype=np.float32) for words in sentences]
-        vocabulary = self.weights.vocabulary
         order = sorted(range(len(windows)), key=lambda i: len(windows[i][2]))
         for start in range(0, len(order), self.batch_size):
             chunk = [windows[i] for i in order[start : start + self.batch_size]]
-            longest = 2 + max(len(ids) for _, _, ids, _ in chunk)
-            ids = np.full((len(chunk), longest), vocabulary.pad, dtype=np.int64)
-            mask = np.zeros((len(chunk), longest), dtype=np.int64)
-            for row, (_, _, pieces, _) in enumerate(chunk):
-                ids[row, 0], ids[row, 1 : len(pieces) + 1], ids[row, len(pieces) + 1] = vocabulary.bos, pieces, vocabulary.eos
-                mask[row, : len(pieces) + 2] = 1
+            ids, mask = self.tokenizer.pad_batch([pieces for _, _, pieces, _ in chunk])
             result = request.infer({"embeddings": self._input_embeddings(ids), "attention_mask": mask})
             states = np.concatenate([np.asarray(result[compiled.output(f"hidden_{layer}")]) for layer in layers], axis=-1)
             for row, (index, first, _, offsets) in enumerate(chunk):

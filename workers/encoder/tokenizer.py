@@ -65,10 +65,13 @@ class E5Tokenizer:
 
     def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids and attention mask, int64 [len(texts), longest], padded to the longest text of the batch."""
-        content = [ids[: self.max_tokens - 2] for ids in self.content_ids(texts)]
+        return self.pad_batch([ids[: self.max_tokens - 2] for ids in self.content_ids(texts)])
+
+    def pad_batch(self, content: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """<s> + each row's ids + </s>, padded to the longest row: token ids and attention mask, int64."""
         width = 2 + max((len(ids) for ids in content), default=0)
-        ids = np.full((len(texts), width), self.vocabulary.pad, dtype=np.int64)
-        mask = np.zeros((len(texts), width), dtype=np.int64)
+        ids = np.full((len(content), width), self.vocabulary.pad, dtype=np.int64)
+        mask = np.zeros((len(content), width), dtype=np.int64)
         for row, tokens in enumerate(content):
             ids[row, 0], ids[row, 1 : len(tokens) + 1], ids[row, len(tokens) + 1] = self.vocabulary.bos, tokens, self.vocabulary.eos
             mask[row, : len(tokens) + 2] = 1
