@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,9 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from workers import topics
 from workers.config import STAGE_METRICS_PORTS, load_settings
 from workers.datasets import REPO_ROOT
 from workers.runtime.kafka import client_config, producer_config
@@ -225,6 +227,25 @@ class Pipeline:
             if per_second:
                 time.sleep(max(0.0, started + number / per_second - time.monotonic()))
         assert producer.flush(60) == 0 and not errors, errors[:3]
+
+    def produce_pages(self, pages: list[tuple[str, str]], per_second: float | None = None) -> None:
+        """(url, text) pages onto the raw topic, as text/plain envelopes keyed by their URL."""
+        self.produce_many(topics.RAW, [(url.encode(), envelope(text, url, "text/plain"), None) for url, text in pages],
+                          per_second)
+
+    def stream_pages(self, pages: list[tuple[str, str]], per_second: float) -> threading.Thread:
+        """produce_pages in a background thread, already started: the caller acts while the stream runs."""
+        thread = threading.Thread(target=self.produce_pages, args=(pages, per_second), daemon=True)
+        thread.start()
+        return thread
+
+    def dead_letter_count(self) -> int:
+        """Records on the run's dead-letter topic (its one partition's high watermark)."""
+        consumer = Consumer(client_config(self.settings, **{"group.id": f"{self.settings.topic_prefix}watermarks"}))
+        try:
+            return consumer.get_watermark_offsets(TopicPartition(self.topic(topics.DEAD_LETTER), 0), timeout=10)[1]
+        finally:
+            consumer.close()
 
     def wait_for_documents(self, ids: list[str], timeout: float = 180) -> dict[str, dict]:
         deadline = time.monotonic() + timeout

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from tests.integration import cluster
 from tests.integration.corpus import page_ids, synthetic_pages
 from workers import topics
-from workers.localrun import CLUSTER_ENV, CLUSTER_METRICS_PORTS, envelope, running_pipeline
+from workers.localrun import CLUSTER_ENV, CLUSTER_METRICS_PORTS, running_pipeline
 from workers.runtime.kafka import client_config
 
 pytestmark = [pytest.mark.stack, pytest.mark.cluster]
@@ -37,24 +35,9 @@ def pipeline(local_cluster, tmp_path):
         yield running
 
 
-def _stream(pipeline, pages) -> threading.Thread:
-    records = [(url.encode(), envelope(text, url, "text/plain"), None) for url, text in pages]
-    thread = threading.Thread(target=pipeline.produce_many, args=(topics.RAW, records, RATE), daemon=True)
-    thread.start()
-    return thread
-
-
 def _wait_for_documents(pipeline, count: int) -> None:
     cluster.wait_until(lambda: pipeline.es.indices.exists_alias(name=pipeline.settings.index_alias)
                        and pipeline.count_documents() >= count, 300, f"{count} documents indexed")
-
-
-def _dead_letters(pipeline) -> int:
-    consumer = Consumer(client_config(pipeline.settings, **{"group.id": f"{pipeline.settings.topic_prefix}watermarks"}))
-    try:
-        return consumer.get_watermark_offsets(TopicPartition(pipeline.topic(topics.DEAD_LETTER), 0), timeout=10)[1]
-    finally:
-        consumer.close()
 
 
 def _reindexed(pipeline) -> int:
@@ -68,7 +51,7 @@ def _reindexed(pipeline) -> int:
 def _check_and_report(name: str, pipeline, pages, **figures) -> None:
     indexed = pipeline.wait_for_count(len(pages))
     ids = pipeline.indexed_ids()
-    dead = _dead_letters(pipeline)
+    dead = pipeline.dead_letter_count()
     measured = " ".join(f"{key}={value:.1f}s" if isinstance(value, float) else f"{key}={value}" for key, value in figures.items())
     print(f"\n[cluster:{name}] sent={len(pages)} indexed={len(ids)} dead_lettered={dead} duplicates={indexed - len(ids)} "
           f"rewritten={_reindexed(pipeline)} {measured}")
@@ -94,7 +77,7 @@ def test_topics_have_three_replicas_and_need_two_in_sync(pipeline):
 def test_kill_9_of_the_broker_leading_most_partitions_mid_stream(pipeline):
     pages = synthetic_pages(PAGES, seed=21)
     with cluster.IndexWatch(pipeline) as watch:
-        producer = _stream(pipeline, pages)
+        producer = pipeline.stream_pages(pages, RATE)
         _wait_for_documents(pipeline, FAULT_AFTER)
         broker, led = cluster.broker_leading_most()
         os.kill(cluster.broker_pid(broker), signal.SIGKILL)
@@ -122,12 +105,12 @@ def test_one_engine_node_stopped_mid_stream(pipeline):
     # The first pages create the run's indices (pages, and dedup bands on the first write); then the node to be
     # stopped takes every primary, so the replicas on the other node must take over mid-stream.
     first = pages[:WARM_UP_PAGES]
-    pipeline.produce_many(topics.RAW, [(url.encode(), envelope(text, url, "text/plain"), None) for url, text in first])
+    pipeline.produce_pages(first)
     _wait_for_documents(pipeline, len(first))
     cluster.move_primaries_to(pipeline.es, indices, node)
     primaries = cluster.primaries_on(pipeline.es, indices)[node]
     with cluster.IndexWatch(pipeline) as watch:
-        producer = _stream(pipeline, pages[WARM_UP_PAGES:])
+        producer = pipeline.stream_pages(pages[WARM_UP_PAGES:], RATE)
         _wait_for_documents(pipeline, FAULT_AFTER)
         stopped_at = time.monotonic()
         cluster.stack("stop", node.removeprefix("cluster-"))

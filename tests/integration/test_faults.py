@@ -8,7 +8,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
@@ -35,13 +34,6 @@ def fresh_pipeline(tmp_path):
         yield running
 
 
-def _stream_in_background(pipeline, pages) -> threading.Thread:
-    records = [(url.encode(), envelope(text, url, "text/plain"), None) for url, text in pages]
-    thread = threading.Thread(target=pipeline.produce_many, args=(topics.RAW, records, STREAM_RATE), daemon=True)
-    thread.start()
-    return thread
-
-
 def _dead_letters(pipeline, count: int) -> list:
     return pipeline.read_topic(topics.DEAD_LETTER, count, timeout=30) if count else []
 
@@ -61,7 +53,7 @@ def _stage_metric(stage_port: int, name: str) -> float:
 
 def test_kill_each_worker_mid_stream_loses_and_duplicates_nothing(fresh_pipeline):
     pages = synthetic_pages(STREAM_PAGES, seed=1)
-    producer = _stream_in_background(fresh_pipeline, pages)
+    producer = fresh_pipeline.stream_pages(pages, STREAM_RATE)
     for stage in ["clean", "classify", "enrich", "index"]:
         time.sleep(4)
         fresh_pipeline.kill_and_restart(stage)
@@ -74,12 +66,12 @@ def test_kill_each_worker_mid_stream_loses_and_duplicates_nothing(fresh_pipeline
 def test_broker_restart_mid_stream_loses_and_duplicates_nothing(fresh_pipeline):
     pages = synthetic_pages(STREAM_PAGES, seed=2)
     half = STREAM_PAGES // 2
-    fresh_pipeline.produce_many(topics.RAW, [(u.encode(), envelope(t, u, "text/plain"), None) for u, t in pages[:half]])
+    fresh_pipeline.produce_pages(pages[:half])
     time.sleep(3)
     subprocess.run([STACK, "stop", "kafka"], check=True, timeout=120)
     time.sleep(5)
     subprocess.run([STACK, "start", "kafka"], check=True, timeout=300)
-    fresh_pipeline.produce_many(topics.RAW, [(u.encode(), envelope(t, u, "text/plain"), None) for u, t in pages[half:]])
+    fresh_pipeline.produce_pages(pages[half:])
     assert fresh_pipeline.wait_for_count(STREAM_PAGES) == STREAM_PAGES
     assert fresh_pipeline.indexed_ids() == page_ids(pages)
     fresh_pipeline.assert_workers_alive()
@@ -91,7 +83,7 @@ def test_search_engine_outage_pauses_then_drains(fresh_pipeline):
     subprocess.run([STACK, "stop", "elasticsearch"], check=True, timeout=120)
     outage_started = time.monotonic()
     try:
-        fresh_pipeline.produce_many(topics.RAW, [(u.encode(), envelope(t, u, "text/plain"), None) for u, t in pages])
+        fresh_pipeline.produce_pages(pages)
         paused = 0.0
         while time.monotonic() - outage_started < 30 or not paused:
             paused = _stage_metric(9404, "newswire_stage_paused")
@@ -202,7 +194,7 @@ def test_dlq_inspect_counts_and_replay_sends_records_back(fresh_pipeline):
 
 def test_sigterm_stops_each_worker_promptly_without_losing_pages(fresh_pipeline):
     pages = synthetic_pages(600, seed=6)
-    producer = _stream_in_background(fresh_pipeline, pages)
+    producer = fresh_pipeline.stream_pages(pages, STREAM_RATE)
     time.sleep(2)
     for stage in ["clean", "classify", "enrich", "index"]:
         process = fresh_pipeline.processes[stage]

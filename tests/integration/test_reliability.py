@@ -10,7 +10,6 @@ import time
 import urllib.request
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from tests.integration.corpus import page_ids, synthetic_pages
 from workers import topics
@@ -18,7 +17,6 @@ from workers.config import STAGE_METRICS_PORTS
 from workers.envelope import page_id_for
 from workers.localrun import envelope
 from workers.runtime.deadletter import read_dead_letter_headers
-from workers.runtime.kafka import client_config
 
 pytestmark = pytest.mark.stack
 BLOCK_PAGES = 600
@@ -32,14 +30,6 @@ def _metrics(stage: str) -> dict[str, float]:
     with urllib.request.urlopen(f"http://127.0.0.1:{STAGE_METRICS_PORTS[stage]}/metrics", timeout=5) as response:
         lines = response.read().decode().splitlines()
     return {name: float(value) for name, value in (line.rsplit(" ", 1) for line in lines if line and line[0] != "#")}
-
-
-def _dead_letter_count(pipeline) -> int:
-    consumer = Consumer(client_config(pipeline.settings, **{"group.id": f"{pipeline.settings.topic_prefix}watermarks"}))
-    try:
-        return consumer.get_watermark_offsets(TopicPartition(pipeline.topic(topics.DEAD_LETTER), 0), timeout=10)[1]
-    finally:
-        consumer.close()
 
 
 def _wait_for_index(pipeline) -> None:
@@ -58,13 +48,13 @@ def _set_block(pipeline, value: bool | None) -> None:
 
 
 def _produce(pipeline, pages, per_second=None) -> None:
-    pipeline.produce_many(topics.RAW, [(u.encode(), envelope(t, u, "text/plain"), None) for u, t in pages], per_second)
+    pipeline.produce_pages(pages, per_second)
 
 
 def test_index_block_mid_stream_pauses_then_drains_with_no_dead_letter_loss_or_duplicate(pipeline):
     pages = synthetic_pages(BLOCK_PAGES, seed=15)
     _wait_for_index(pipeline)
-    ids_before, dead_before = pipeline.indexed_ids(), _dead_letter_count(pipeline)
+    ids_before, dead_before = pipeline.indexed_ids(), pipeline.dead_letter_count()
     blocked_metric = 'newswire_stage_paused_seconds_total{reason="blocked",stage="index"}'  # labels sorted
     paused_before = _metrics("index").get(blocked_metric, 0.0)
     producer = threading.Thread(target=_produce, args=(pipeline, pages, BLOCK_RATE), daemon=True)
@@ -94,7 +84,7 @@ def test_index_block_mid_stream_pauses_then_drains_with_no_dead_letter_loss_or_d
     drain_seconds = time.monotonic() - lifted_at
     indexed = pipeline.wait_for_count(expected)
     ids = pipeline.indexed_ids()
-    dead = _dead_letter_count(pipeline) - dead_before
+    dead = pipeline.dead_letter_count() - dead_before
     print(f"\n[fault:index-block] sent={len(pages)} indexed={len(ids - ids_before)} dead_lettered={dead} "
           f"duplicates={indexed - len(ids)} indexed_while_blocked={indexed_during_block} "
           f"paused_blocked_seconds={paused_for_block:.1f} drained_in={drain_seconds:.1f}s")
@@ -123,7 +113,7 @@ def test_a_page_that_kills_the_stage_process_is_dead_lettered_and_its_batch_neig
     records = [(u.encode(), envelope(t, u, "text/plain"), None) for u, t in neighbours[:12]]
     records.append((killer_url.encode(), envelope(_killer_page(), killer_url, "text/html"), None))
     records += [(u.encode(), envelope(t, u, "text/plain"), None) for u, t in neighbours[12:]]
-    dead_before = _dead_letter_count(pipeline)
+    dead_before = pipeline.dead_letter_count()
     pipeline.produce_many(topics.RAW, records)  # at once: the killer shares a batch with its neighbours
     found = pipeline.wait_for_documents(sorted(page_ids(neighbours)))
     letters = [m for m in pipeline.read_topic(topics.DEAD_LETTER, dead_before + 1) if m.key() == killer_url.encode()]

@@ -8,7 +8,6 @@ Not in the default run (it takes about ten minutes): `make test-cluster`."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 
@@ -16,8 +15,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from tests.integration.corpus import page_ids, synthetic_pages
-from workers import topics
-from workers.localrun import CLUSTER_ENV, CLUSTER_METRICS_PORTS, envelope, running_pipeline
+from workers.localrun import CLUSTER_ENV, CLUSTER_METRICS_PORTS, running_pipeline
 from workers.runtime.kafka import client_config
 from workers.runtime.streams import STREAM_STAGES
 
@@ -74,10 +72,8 @@ def _scale(pipeline, stage: str, replicas: int) -> dict:
 def test_each_stream_stage_scales_1_3_1_mid_stream_without_loss_or_duplicates(local_cluster, tmp_path):
     pages = synthetic_pages(PAGES, seed=31)
     with running_pipeline(tmp_path, CLUSTER_ENV, CLUSTER_METRICS_PORTS) as pipeline:
-        records = [(url.encode(), envelope(text, url, "text/plain"), None) for url, text in pages]
-        producer = threading.Thread(target=pipeline.produce_many, args=(topics.RAW, records, RATE), daemon=True)
         stream_started = time.time()
-        producer.start()
+        producer = pipeline.stream_pages(pages, RATE)
         time.sleep(FIRST_SCALING_AFTER)
         events = [_scale(pipeline, stage, REPLICAS) for stage in STREAM_STAGES]
         events += [_scale(pipeline, stage, 1) for stage in STREAM_STAGES]
