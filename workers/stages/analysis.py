@@ -7,10 +7,11 @@ page is analysed once more, in its own language only (a multi-field per language
 page). The analyzers are Lucene's language analyzers under the names the engine's analysis-common module gives
 them (the full distribution has them; the local stack's plugin registers the same Lucene classes).
 
-No Lucene analyzer exists for Marathi, Urdu or Ukrainian (nor for most other Indian languages): those pages are
-searched through the standard fields, whose Unicode word segmentation reads their scripts correctly; a stemmer of
-a neighbouring language (Hindi for Marathi, Persian for Urdu, Russian for Ukrainian) would strip the wrong
-suffixes.
+No Lucene analyzer exists for Marathi or Urdu (nor for most other Indian languages): those pages are searched
+through the standard fields, whose Unicode word segmentation reads their scripts correctly; a stemmer of a
+neighbouring language (Hindi for Marathi, Persian for Urdu) would strip the wrong suffixes. Ukrainian has one,
+but outside analysis-common (Lucene's morfologik module, Elasticsearch's analysis-ukrainian plugin), so it stays
+on the standard fields until the local plugin carries it (docs/search.md).
 """
 
 from __future__ import annotations
