@@ -20,7 +20,7 @@ from workers.stages.enrich.translit import NameLexicon, abbreviation, initialism
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # The eval set, a second one written and measured once after the rules were fixed, and a blind one
 # written before the issue-13 changes and scored before and after them only.
-EVAL_SETS = [FIXTURES / "canonical_hi.jsonl", FIXTURES / "canonical_hi_fresh.jsonl", FIXTURES / "canonical_hi_blind.jsonl"]
+EVAL_SETS = [FIXTURES / f"canonical_hi{suffix}.jsonl" for suffix in ("", "_fresh", "_blind")]
 
 
 @pytest.mark.parametrize(

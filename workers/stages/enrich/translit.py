@@ -1,9 +1,10 @@
 """Latin spelling of names written in other scripts, for canonical names of entities no table knows.
 
 A Devanagari word is, in order: an English spelling learnt from the name tables (बनर्जी →
-"Banerjee", from ममता बनर्जी = Mamata Banerjee) or from parallel Hindi/English sentences
-(`name_pairs.json.gz`, `newswire train names`: एजियन → "Aegean"); for organisations, an initialism
-spelled in English letter names (सीआईआई → "CII"); else a news-style romanisation (the spelling
+"Banerjee", from ममता बनर्जी = Mamata Banerjee); for organisations and places, an English word their
+names borrow (`english_words.tsv`: नेशनल → "National"); a spelling learnt from parallel Hindi/English
+sentences (`name_pairs.json.gz`, `newswire train names`: एजियन → "Aegean"); for organisations, an
+initialism spelled in English letter names (सीआईआई → "CII"); else a news-style romanisation (the spelling
 Indian English papers use: "sh", "ch", no diacritics) with Hindi schwa deletion, snapped to the
 nearest spelling in a lexicon of Latin-script name tokens when one sounds the same (जॉन → "jon" →
 "John", किर्बी → "kirbi" → "Kirby"). Other scripts go through anyascii.
