@@ -14,12 +14,13 @@ from workers.stages.enrich import extract_entities
 from workers.stages.enrich.canonical import canonical_names
 from workers.stages.enrich.gazetteer import Gazetteer, Name, read_curated
 from workers.stages.enrich.model import MODEL_DIR, resources
-from workers.stages.enrich.text import phonetic_key, phonetic_name_key, tokenize
-from workers.stages.enrich.translit import abbreviation, initialism, latin_name, sound_key
+from workers.stages.enrich.text import is_devanagari, phonetic_key, phonetic_name_key, tokenize
+from workers.stages.enrich.translit import NameLexicon, abbreviation, initialism, latin_name, sound_key
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-# The eval set, and a second one written and measured once after the rules were fixed.
-EVAL_SETS = [FIXTURES / "canonical_hi.jsonl", FIXTURES / "canonical_hi_fresh.jsonl"]
+# The eval set, a second one written and measured once after the rules were fixed, and a blind one
+# written before the issue-13 changes and scored before and after them only.
+EVAL_SETS = [FIXTURES / f"canonical_hi{suffix}.jsonl" for suffix in ("", "_fresh", "_blind")]
 
 
 @pytest.mark.parametrize(
@@ -122,6 +123,47 @@ def test_transliteration_takes_spellings_from_the_tables_and_keeps_its_own_when_
     assert latin_name(["स्वामी"], lexicon, "PER") == "Swami"
 
 
+def test_organisations_and_places_spell_borrowed_english_words_in_english():
+    lexicon = NameLexicon({})  # no table spellings, no lexicon to snap to: english_words.tsv only
+    assert latin_name("पंजाब नेशनल बैंक".split(), lexicon, "ORG") == "Panjab National Bank"
+    assert latin_name("दिल्ली पुलिस".split(), lexicon, "ORG") == "Dilli Police"
+    assert latin_name("बैंक ऑफ़ बड़ौदा".split(), lexicon, "ORG") == "Bank of Barauda"
+    assert latin_name(["पोर्ट"], lexicon, "LOC") == "Port"
+    assert latin_name(["पोर्ट"], lexicon, "PER") == "Port"  # a person's name is spelled by sound
+    assert latin_name(["नेशनल"], lexicon, "PER") == "Neshnal"
+
+
+def test_a_table_spelling_of_the_type_wins_over_the_borrowed_english_word():
+    lexicon = NameLexicon({}, {("ORG", "पुलिस"): "Polis"})
+    assert latin_name(["पुलिस"], lexicon, "ORG") == "Polis"
+    assert latin_name(["पुलिस"], lexicon, "LOC") == "Police"
+
+
+INDIAN_STATES_AND_UNION_TERRITORIES = {
+    "Andhra Pradesh", "Arunachal Pradesh", "Assam", "Bihar", "Chhattisgarh", "Goa", "Gujarat", "Haryana",
+    "Himachal Pradesh", "Jharkhand", "Karnataka", "Kerala", "Madhya Pradesh", "Maharashtra", "Manipur",
+    "Meghalaya", "Mizoram", "Nagaland", "Odisha", "Punjab", "Rajasthan", "Sikkim", "Tamil Nadu", "Telangana",
+    "Tripura", "Uttar Pradesh", "Uttarakhand", "West Bengal", "Andaman and Nicobar Islands", "Chandigarh",
+    "Dadra and Nagar Haveli and Daman and Diu", "Delhi", "Jammu and Kashmir", "Ladakh", "Lakshadweep",
+    "Puducherry",
+}
+
+
+def test_every_indian_state_and_union_territory_has_a_curated_hindi_name():
+    hindi_names = {
+        name.canonical
+        for f in ("curated.tsv", "curated_names.tsv")
+        for name, aliases in read_curated(MODEL_DIR / f)
+        if name.type == "LOC" and any(is_devanagari(alias) for alias in aliases)
+    }
+    assert INDIAN_STATES_AND_UNION_TERRITORIES - hindi_names == set()
+
+
+def test_curated_names_are_one_entry_per_entity():
+    entries = [(name.type, name.canonical) for name, _ in read_curated(MODEL_DIR / "curated_names.tsv") if not name.generic]
+    assert sorted(e for e in set(entries) if entries.count(e) > 1) == []
+
+
 # Hindi and English tellings of the same stories, written for this test. `both`: the entities that
 # the tagger finds in both tellings (the Hindi tagger misses सुंदर पिचाई after "मुख्य कार्यकारी",
 # नासा and श्रीहरिकोटा in the third story; English adjectives such as "Russian" are no entities).
@@ -186,8 +228,10 @@ def test_canonical_eval_sets_are_split_by_whether_the_tables_hold_the_entity(pat
     assert all(row["lang"] == "hi" for row in rows)
     if path == EVAL_SETS[0]:
         assert len(rows) >= 300
+        # Written half seen, half unseen; the share of unseen entities falls as the tables grow
+        # (0.45 after issue 13's table additions). Below 0.4 it says little about names no table holds.
         unseen = sum(split == "unseen" for split in entities.values())
-        assert 0.45 <= unseen / len(entities) <= 0.55
+        assert 0.4 <= unseen / len(entities) <= 0.55
 
 
 def test_eval_canonical_reports_accuracy_per_type_and_split(tmp_path, capsys):
@@ -195,7 +239,7 @@ def test_eval_canonical_reports_accuracy_per_type_and_split(tmp_path, capsys):
     rows = [
         {"id": "1", "lang": "hi", "text": "गूगल के सुंदर पिचाई जिनेवा में।", "mention": "सुंदर पिचाई", "type": "PER", "canonical": "Sundar Pichai", "split": "seen"},
         {"id": "2", "lang": "hi", "text": "गूगल के सुंदर पिचाई जिनेवा में।", "mention": "जिनेवा", "type": "LOC", "canonical": "Geneva", "split": "unseen"},
-        {"id": "3", "lang": "hi", "text": "शोइगु ने कहा।", "mention": "शोइगु", "type": "PER", "canonical": "Sergei Shoigu", "split": "unseen"},
+        {"id": "3", "lang": "hi", "text": "ज़ाखारोवा ने कहा।", "mention": "ज़ाखारोवा", "type": "PER", "canonical": "Maria Zakharova", "split": "unseen"},
     ]
     data.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     args = argparse.Namespace(data=str(data), json=True, limit=None, show_errors=False)

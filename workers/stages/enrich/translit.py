@@ -1,9 +1,10 @@
 """Latin spelling of names written in other scripts, for canonical names of entities no table knows.
 
 A Devanagari word is, in order: an English spelling learnt from the name tables (बनर्जी →
-"Banerjee", from ममता बनर्जी = Mamata Banerjee) or from parallel Hindi/English sentences
-(`name_pairs.json.gz`, `newswire train names`: एजियन → "Aegean"); for organisations, an initialism
-spelled in English letter names (सीआईआई → "CII"); else a news-style romanisation (the spelling
+"Banerjee", from ममता बनर्जी = Mamata Banerjee); for organisations and places, an English word their
+names borrow (`english_words.tsv`: नेशनल → "National"); a spelling learnt from parallel Hindi/English
+sentences (`name_pairs.json.gz`, `newswire train names`: एजियन → "Aegean"); for organisations, an
+initialism spelled in English letter names (सीआईआई → "CII"); else a news-style romanisation (the spelling
 Indian English papers use: "sh", "ch", no diacritics) with Hindi schwa deletion, snapped to the
 nearest spelling in a lexicon of Latin-script name tokens when one sounds the same (जॉन → "jon" →
 "John", किर्बी → "kirbi" → "Kirby"). Other scripts go through anyascii.
@@ -16,7 +17,8 @@ import math
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 
 from anyascii import anyascii
 
@@ -185,15 +187,38 @@ def _ending(key: str) -> str:
     return key[-1:] if key[-1:] in "aeiou" else ""
 
 
+ENGLISH_WORDS_PATH = Path(__file__).parents[2] / "models" / "entities" / "english_words.tsv"
+# Types whose names borrow English words (पंजाब नेशनल बैंक, पोर्ट ब्लेयर); people's names do not.
+_ENGLISH_WORD_TYPES = ("ORG", "LOC")
+
+
+@cache
+def english_word_spellings(path: Path = ENGLISH_WORDS_PATH) -> dict[str, str]:
+    """Match key of a Hindi spelling → the English word it borrows (नेशनल → "National"), from
+    `english_words.tsv`: English spells these words by meaning, not by sound ("Neshnal")."""
+    spellings = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            english, hindi = line.split("\t")
+            for spelling in hindi.split("|"):
+                spellings[match_key(spelling.strip())] = english
+    return spellings
+
+
 class NameLexicon:
     """Latin-script name words with how often each was a PER, ORG and LOC word, looked up by sound,
     and the English spellings of Hindi name words: learnt from the name tables, per type
-    ((type, match key) → word), and from parallel text, for any type ((None, match key) → word)."""
+    ((type, match key) → word), the English words of organisations' and places' names
+    (english_words.tsv, where a table has no spelling of its own for the type), and from parallel
+    text, for any type ((None, match key) → word)."""
 
     TYPES = ("PER", "ORG", "LOC")
 
     def __init__(self, type_counts: dict[str, list[int]], spellings: dict[tuple[str | None, str], str] | None = None):
-        self.spellings = spellings or {}
+        self.spellings = dict(spellings or {})
+        for key, english in english_word_spellings().items():
+            for entity_type in _ENGLISH_WORD_TYPES:
+                self.spellings.setdefault((entity_type, key), english)
         self._by_skeleton: dict[str, list[tuple[str, str, int]]] = {}
         self._types = {}
         # Bounded: a long-running worker meets an endless stream of new words.
