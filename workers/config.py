@@ -68,8 +68,9 @@ class Settings:
     encoder_threads: int = 1
     encoder_max_tokens: int = 128
     encoder_batch_size: int = 32
-    # "context": Devanagari entities through the encoder + stacked CRF; "crf": the plain CRF only (no encoder pass
-    # in the enrich stage; faster, weaker on Hindi names in running text).
+    # "context": Devanagari and Latin-script sentences through the encoder + stacked CRF; "context-deva": Devanagari
+    # only (Latin keeps the plain CRF); "crf": the plain CRFs only (no encoder pass in the enrich stage; faster,
+    # weaker on names in running text).
     entity_tagger: str = "context"
 
     def topic(self, logical_name: str) -> str:

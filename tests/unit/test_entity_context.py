@@ -50,9 +50,41 @@ def test_an_unknown_tagger_is_refused():
 
 def test_both_taggers_tag_hindi_and_the_default_is_contextual():
     sentences = [["प्रधानमंत्री", "नरेंद्र", "मोदी", "ने", "जिनेवा", "में", "संयुक्त", "राष्ट्र", "को", "संबोधित", "किया", "।"], []]
-    for tagger in ("context", "crf"):
+    for tagger in ("context", "context-deva", "crf"):
         spans = tag_token_batches(sentences, "hi", tagger)
         assert (1, 3, "PER") in spans[0] and spans[1] == []
-    assert model_version() == "entities-ctx-1"
+    assert model_version() == "entities-ctx-2"
     text = "प्रधानमंत्री नरेंद्र मोदी ने जिनेवा में संयुक्त राष्ट्र को संबोधित किया।"
     assert {e.canonical for e in extract_entities(text, "hi", "context")} >= {"Narendra Modi", "Geneva"}
+
+
+def test_english_is_tagged_in_context_too_and_both_scripts_share_one_encoder_pass(monkeypatch):
+    from workers.encoder import get_encoder
+
+    encoder, calls = get_encoder(), []
+    original = encoder.word_states
+
+    def counting(sentences, layers):
+        calls.append(len(sentences))
+        return original(sentences, layers)
+
+    monkeypatch.setattr(encoder, "word_states", counting)
+    sentences = [["संयुक्त", "राष्ट्र", "की", "बैठक", "जिनेवा", "में", "हुई", "।"],
+                 ["Elon", "Musk", "visited", "the", "Tesla", "plant", "in", "Berlin", "."]]
+    spans = tag_token_batches(sentences, "hi", "context")
+    assert calls == [2]
+    assert (0, 2, "PER") in spans[1] and (7, 8, "LOC") in spans[1]
+    assert (4, 5, "LOC") in spans[0]
+    tag_token_batches(sentences, "hi", "context-deva")  # the Latin sentence keeps the plain CRF
+    assert calls == [2, 1]
+    tag_token_batches(sentences, "hi", "crf")
+    assert calls == [2, 1]
+
+
+def test_model_version_names_what_the_tagger_runs(monkeypatch):
+    from workers.stages import enrich
+    from workers.stages.enrich.model import TAGGERS
+
+    assert set(enrich.MODEL_VERSIONS) == set(TAGGERS) and len(set(enrich.MODEL_VERSIONS.values())) == len(TAGGERS)
+    monkeypatch.setattr(enrich, "entity_tagger", lambda: "context-deva")
+    assert enrich.model_version() == "entities-ctx-1"

@@ -14,7 +14,7 @@ from collections import Counter
 import orjson
 
 from workers.datasets import read_jsonl
-from workers.stages.enrich import MODEL_VERSION, PLAIN_CRF_VERSION, model_version, tag_token_batches
+from workers.stages.enrich import MODEL_VERSIONS, model_version, tag_token_batches
 from workers.stages.enrich.model import TAGGERS
 from workers.training.entities import is_heldout
 
@@ -25,7 +25,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--held-out", action="store_true", help="score only the rows the trainer held out of this file")
     parser.add_argument("--lang", default=None, help="score only rows of this language")
     parser.add_argument("--tagger", choices=TAGGERS, default=None,
-                        help="context or crf (default: the entity_tagger setting, as the enrich stage runs)")
+                        help="context, context-deva or crf (default: the entity_tagger setting, as the enrich stage runs)")
 
 
 def _scores(true_positive: int, predicted: int, gold: int) -> dict:
@@ -84,7 +84,7 @@ def run(args) -> int:
         "per_type": {t: score(counts[t]) for t in TYPES},
         "per_lang": {lang: score(bucket) for lang, bucket in sorted(per_lang.items())},
         "sentences_per_second": round(rows / elapsed, 1) if elapsed else None,
-        "model_version": {"context": MODEL_VERSION, "crf": PLAIN_CRF_VERSION}.get(args.tagger) or model_version(),
+        "model_version": MODEL_VERSIONS[args.tagger] if args.tagger else model_version(),
     }
     if not args.json:
         print(f"{args.data}: n={rows} P={result['precision']:.4f} R={result['recall']:.4f} F1={result['f1']:.4f}")

@@ -115,6 +115,6 @@ def warm_up(stage: str) -> dict | None:
         pipeline.enrich_stage.extract_entities("A sentence about London to load the model.", "en")
         # Hindi too: with the contextual tagger it compiles the encoder's token graph.
         pipeline.enrich_stage.extract_entities("लंदन के बारे में एक वाक्य।", "hi")
-        if pipeline.enrich_stage.entity_tagger() == "context":
+        if pipeline.enrich_stage.entity_tagger() != "crf":
             return get_encoder().description()
     return None

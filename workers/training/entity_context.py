@@ -1,14 +1,15 @@
-"""Train the contextual Devanagari tagger: encoder heads plus a CRF stacked on their probabilities.
+"""Train a script's contextual tagger: encoder heads plus a CRF stacked on their probabilities.
 
-Reads the same training rows as `newswire train entities` (the Hindi sets, with the same held-out rows kept
-out) and its outputs (word clusters, name lexicon), so run that first. Writes into workers/models/entities/:
-- deva_context.npz       two linear heads over layer CONTEXT_LAYER of the shared encoder (one per half of the
-                         rows, by a stable hash of the row id)
-- deva_context.crfsuite  the Devanagari CRF with the heads' label probabilities as extra features; each row's
-                         probabilities come from the head fitted on the other half (cross-fitting)
+Reads the same training rows as `newswire train entities` (Devanagari: the Hindi sets; Latin: CoNLL en/de/es/nl;
+the same held-out rows kept out) and its outputs (word clusters, name lexicon), so run that first. Writes into
+workers/models/entities/, for `--script Deva` (default) or `--script Latn`:
+- <script>_context.npz       two linear heads over layer CONTEXT_LAYER of the shared encoder (one per half of
+                             the rows, by a stable hash of the row id)
+- <script>_context.crfsuite  the script's CRF with the heads' label probabilities as extra features; each row's
+                             probabilities come from the head fitted on the other half (cross-fitting)
 
-The encoder pass over the training sentences is the slow part (about 25 minutes per core on an fp32-only
-CPU): `--state-cache FILE` keeps the word states so that a second run skips it.
+The encoder pass over the training sentences is the slow part (about 25 minutes per core for the 47k Hindi
+sentences on an fp32-only CPU): `--state-cache FILE` keeps the word states so that a second run skips it.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ import numpy as np
 from workers.datasets import shared_data_dir
 from workers.stages.enrich.context import LABELS, ContextHead, with_context
 from workers.stages.enrich.features import sentence_features
-from workers.stages.enrich.model import MODEL_DIR, SCRIPT_MODELS, resources, word_clusters
+from workers.stages.enrich.model import MODEL_DIR, SCRIPT_MODELS, ScriptModel, resources, word_clusters
 from workers.training.entities import MAX_ITERATIONS, bio_labels, training_rows
 
-SCRIPT = "Deva"
 FOLDS = 2
 # Most words are outside any entity; the heads see this share of them (and their O bias is corrected for it),
 # which makes each fit a few times faster at no measurable cost.
@@ -38,6 +38,7 @@ CONTEXT_LAYER = 8
 
 
 def add_arguments(parser) -> None:
+    parser.add_argument("--script", choices=sorted(SCRIPT_MODELS), default="Deva", help="the script model to train")
     parser.add_argument("--state-cache", type=Path, default=None, help="npz file for the encoder's word states (read if present, else written)")
     parser.add_argument("--limit", type=int, default=None, help="use at most N rows of each training file")
     parser.add_argument("--max-iterations", type=int, default=None, help="L-BFGS iterations of the CRF (default: as the plain model)")
@@ -93,14 +94,16 @@ def fit_head(rows: list[dict], states: dict[str, np.ndarray], seed: int) -> tupl
     return model.coef_.T.astype(np.float32), bias
 
 
-def train_stacked_crf(rows: list[dict], head: ContextHead, states: dict[str, np.ndarray], max_iterations: int) -> None:
+def train_stacked_crf(rows: list[dict], config: ScriptModel, head: ContextHead, states: dict[str, np.ndarray],
+                      max_iterations: int) -> None:
     import pycrfsuite
 
-    config, res = SCRIPT_MODELS[SCRIPT], resources()
+    res = resources()
     clusters = word_clusters(config.name) if config.clusters else None
     trainer = pycrfsuite.Trainer(verbose=False)
     for row in rows:
         features = sentence_features(row["tokens"], res.gazetteer, lexicon=res.lexicon if config.sounds_like else None,
+                                     language=row["lang"] if row["lang"] in config.per_language else None,
                                      clusters=clusters)
         # The head that never saw this row: what the CRF will meet on new text.
         probabilities = head.probabilities(states[row["id"]].astype(np.float32), heads=[1 - fold_of(row["id"])])
@@ -112,7 +115,9 @@ def train_stacked_crf(rows: list[dict], head: ContextHead, states: dict[str, np.
 def run(args) -> int:
     data_dir = shared_data_dir(args.data_dir)
     started = time.perf_counter()
-    config = SCRIPT_MODELS[SCRIPT]
+    config = SCRIPT_MODELS[args.script]
+    if config.context_model is None:
+        raise SystemExit(f"{args.script} has no context_model file stem in SCRIPT_MODELS")
     rows = training_rows(data_dir, config.name, args.limit)
     states = word_states(rows, args.state_cache)
     print(f"word states of {len(states)} rows in {time.perf_counter() - started:.0f}s")
@@ -125,6 +130,6 @@ def run(args) -> int:
     path = MODEL_DIR / f"{config.context_model}.npz"
     ContextHead(CONTEXT_LAYER, np.stack(weights), np.stack(biases)).save(path)
     head = ContextHead.load(path)  # as shipped (float16 weights), so the CRF learns the tagger's own inputs
-    train_stacked_crf(rows, head, states, args.max_iterations or MAX_ITERATIONS[config.name])
+    train_stacked_crf(rows, config, head, states, args.max_iterations or MAX_ITERATIONS[config.name])
     print(f"{config.context_model}.crfsuite trained in {time.perf_counter() - started:.0f}s")
     return 0

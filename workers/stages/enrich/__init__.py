@@ -2,8 +2,9 @@
 
 extract_entities(text, lang) tokenises the text, splits it into sentences, tags them with the model of
 their script plus gazetteer names (find_mentions), and gives every mention a canonical name in the
-context of the whole text (canonical.py). Devanagari sentences go through the shared encoder first, all of a
-page's in one batch (context.py); the `entity_tagger` setting ("crf") turns that off. The models ship in
+context of the whole text (canonical.py). Devanagari and Latin-script sentences go through the shared encoder
+first, all of a page's in one batch (context.py); the `entity_tagger` setting limits that to Devanagari
+("context-deva") or turns it off ("crf"). The models ship in
 workers/models/entities (see MODEL_CARD.md there) and load once, on first use.
 """
 
@@ -15,15 +16,16 @@ from workers.stages.enrich.tagging import Span, tag_sentences, tag_spans
 from workers.stages.enrich.text import tokenize
 from workers.types import Entity
 
-MODEL_VERSION = "entities-ctx-1"  # the shipped default; model_version() says what runs
-PLAIN_CRF_VERSION = "entities-crf-3"
+# What documents say for each `entity_tagger` value; model_version() says what runs.
+MODEL_VERSIONS = {"context": "entities-ctx-2", "context-deva": "entities-ctx-1", "crf": "entities-crf-3"}
+MODEL_VERSION = MODEL_VERSIONS["context"]  # the shipped default
 
 _SENTENCE_ENDS = {".", "!", "?", "।", "॥", "|"}
 _MAX_SENTENCE_TOKENS = 150
 
 
 def model_version() -> str:
-    return MODEL_VERSION if entity_tagger() == "context" else PLAIN_CRF_VERSION
+    return MODEL_VERSIONS[entity_tagger()]
 
 
 def tag_token_batches(sentences: list[list[str]], lang: str, tagger: str | None = None) -> list[list[tuple[int, int, str]]]:
@@ -53,7 +55,7 @@ def _sentences(text: str, tokens: list[tuple[str, int, int]]) -> list[tuple[int,
 
 def find_mentions(text: str, lang: str, tagger: str | None = None) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, Span]]]:
     """The text's tokens (token, start, end) and its entity spans (first token, last token + 1, span),
-    tagged sentence by sentence (`tagger`: "context" or "crf"; default the `entity_tagger` setting)."""
+    tagged sentence by sentence (`tagger`: one of model.TAGGERS; default the `entity_tagger` setting)."""
     tokens = tokenize(text)
     words = [token for token, _, _ in tokens]
     ranges = _sentences(text, tokens)

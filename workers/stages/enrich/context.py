@@ -56,12 +56,19 @@ def context_head(path: Path) -> ContextHead:
     return ContextHead.load(path)
 
 
-def label_probabilities(sentences: list[list[str]], head: ContextHead) -> list[np.ndarray]:
-    """Per sentence, the heads' label probabilities of each word: one batched pass of the shared encoder."""
-    from workers.encoder import get_encoder
+def label_probabilities(sentences: list[list[str]], heads: list[ContextHead]) -> list[np.ndarray]:
+    """Per sentence, the label probabilities of each word by that sentence's heads (one per sentence: each script
+    has its own): one batched pass of the shared encoder to the deepest layer the heads read."""
+    from workers.encoder import DIMENSIONS, get_encoder
 
-    states = get_encoder().word_states(sentences, (head.layer,))
-    return [head.probabilities(sentence) for sentence in states]
+    if not sentences:
+        return []  # no encoder call: with the plain CRF it would compile the token graph for nothing
+    layers = sorted({head.layer for head in heads})
+    probabilities = []
+    for head, states in zip(heads, get_encoder().word_states(sentences, tuple(layers)), strict=True):
+        column = layers.index(head.layer) * DIMENSIONS  # word_states puts the layers side by side
+        probabilities.append(head.probabilities(states[:, column : column + DIMENSIONS]))
+    return probabilities
 
 
 def context_features(probabilities: np.ndarray) -> list[dict[str, float]]:

@@ -33,7 +33,8 @@ class ScriptModel:
 # One CRF per script: Devanagari (trained on the Hindi sets) and Latin (CoNLL en/de/es/nl).
 SCRIPT_MODELS = {
     "Deva": ScriptModel("deva", sounds_like=True, per_language=frozenset(), clusters=True, context_model="deva_context"),
-    "Latn": ScriptModel("latn", sounds_like=False, per_language=frozenset({"en", "de", "es", "nl"}), clusters=False),
+    "Latn": ScriptModel("latn", sounds_like=False, per_language=frozenset({"en", "de", "es", "nl"}), clusters=False,
+                        context_model="latn_context"),
 }
 
 
@@ -86,7 +87,11 @@ def tagger(script: str) -> pycrfsuite.Tagger | None:
     return model
 
 
-TAGGERS = ("context", "crf")
+# "context": every script with a contextual model (Devanagari, Latin) goes through the encoder; "context-deva":
+# Devanagari only, Latin keeps the plain CRF (entities-ctx-1's behaviour: on a CPU without matrix units the encoder
+# pass over every English sentence costs about 1 s per long article); "crf": no encoder pass in enrich.
+TAGGERS = ("context", "context-deva", "crf")
+CONTEXT_SCRIPTS = {"context": frozenset({"Deva", "Latn"}), "context-deva": frozenset({"Deva"}), "crf": frozenset()}
 
 
 @dataclass(frozen=True)
@@ -110,11 +115,15 @@ def context_model(script: str) -> ContextModel | None:
 
 @cache
 def entity_tagger() -> str:
-    """The `entity_tagger` setting: "context" (the contextual model where a script has one) or "crf" (the plain
-    CRF alone: no encoder pass in the enrich stage)."""
+    """The `entity_tagger` setting (one of TAGGERS)."""
     from workers.config import load_settings
 
     return checked_tagger(load_settings().entity_tagger)
+
+
+def contextual_scripts(choice: str | None = None) -> frozenset[str]:
+    """The scripts whose sentences the tagger `choice` (default: the setting) reads through the encoder."""
+    return CONTEXT_SCRIPTS[checked_tagger(choice) if choice else entity_tagger()]
 
 
 def checked_tagger(choice: str) -> str:

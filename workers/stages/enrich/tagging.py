@@ -1,4 +1,5 @@
-"""Token-level tagging: CRF spans (in Devanagari stacked on the shared encoder's evidence, see context.py),
+"""Token-level tagging: CRF spans (stacked on the shared encoder's evidence where the script has a contextual
+model, see context.py),
 completed with unambiguous gazetteer names the CRF missed."""
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from workers.stages.enrich.features import sentence_features
 from workers.stages.enrich.gazetteer import Match
 from workers.stages.enrich.model import (
     SCRIPT_MODELS,
-    checked_tagger,
     context_model,
-    entity_tagger,
+    contextual_scripts,
     resources,
     word_clusters,
 )
@@ -96,18 +96,16 @@ def model_features(tokens: list[str], script: str, lang: str, matches: list[Matc
 
 
 def tag_sentences(sentences: list[list[str]], lang: str, tagger: str | None = None) -> list[list[Span]]:
-    """Spans of each sentence. With the "context" tagger (the `entity_tagger` setting unless given), sentences of a
-    script with a contextual model go through the encoder together, in one batched pass."""
+    """Spans of each sentence. The sentences of the scripts the tagger (the `entity_tagger` setting unless given)
+    reads in context go through the encoder together, in one batched pass."""
     scripts = [script_of_tokens(tokens) if tokens else "Other" for tokens in sentences]
     evidence: dict[int, np.ndarray] = {}
-    contextual = checked_tagger(tagger) == "context" if tagger else entity_tagger() == "context"
-    for script in set(scripts) if contextual else ():
-        model = context_model(script)
-        if model is None:
-            continue
-        chosen = [i for i, (tokens, s) in enumerate(zip(sentences, scripts)) if s == script and tokens]
-        for i, probabilities in zip(chosen, label_probabilities([sentences[i] for i in chosen], model.head)):
-            evidence[i] = probabilities
+    allowed = contextual_scripts(tagger)
+    heads = {script: model.head for script in set(scripts) & allowed if (model := context_model(script))}
+    chosen = [i for i, (tokens, script) in enumerate(zip(sentences, scripts)) if script in heads and tokens]
+    for i, probabilities in zip(chosen, label_probabilities([sentences[i] for i in chosen],
+                                                            [heads[scripts[i]] for i in chosen])):
+        evidence[i] = probabilities
     return [_tag(tokens, script, lang, evidence.get(i)) if tokens else []
             for i, (tokens, script) in enumerate(zip(sentences, scripts))]
 
