@@ -248,23 +248,32 @@ install_elasticsearch-secure() {
   build_es_plugin newswire-security-index "$DEPLOY/elasticsearch-secure/plugin" "$ES_SECURE_HOME/plugins"
 }
 
-# Builds deploy/local/elasticsearch/plugin (language analyzers, GET /) against the exact
-# server jars; rebuilt whenever its sources change.
+# Builds deploy/local/elasticsearch/plugin (language analyzers, ukrainian with its bundled jars, GET /)
+# against the exact server jars; rebuilt whenever its sources or jars.txt change.
 install_es_plugin() {
   build_es_plugin newswire-local "$DEPLOY/elasticsearch/plugin" "$ES_HOME/plugins"
 }
 
-# Builds plugin $1 from the sources in $2 into the plugins folder $3, unless they are unchanged.
+# Builds plugin $1 from the sources in $2 into the plugins folder $3, unless they are unchanged. The jars
+# named in $2/jars.txt (groupId:artifactId:version, pinned) come from Maven Central into the plugin folder.
 build_es_plugin() {
-  local name="$1" src="$2" dest="$3/$1" want
+  local name="$1" src="$2" dest="$3/$1" want artifact
   want="$(cd "$src" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
   [[ -f "$dest/.sources.sha256" && "$(cat "$dest/.sources.sha256")" == "$want" ]] && return 0
   log "elasticsearch: building plugin $name"
   local build; build="$(mktemp -d)"
+  mkdir -p "$build/lib"
+  if [[ -f "$src/jars.txt" ]]; then
+    while read -r artifact; do
+      [[ -z "$artifact" || "$artifact" == '#'* ]] && continue
+      mvn_quiet org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy -Dartifact="$artifact" -DoutputDirectory="$build/lib"
+    done <"$src/jars.txt"
+  fi
   find "$src/src" -name '*.java' -print0 | xargs -0 "$JAVA_HOME/bin/javac" --release 17 -nowarn \
-    -cp "$ES_HOME/lib/*" -d "$build/classes"
+    -cp "$ES_HOME/lib/*:$build/lib/*" -d "$build/classes"
   rm -rf "$dest" && mkdir -p "$dest"
   "$JAVA_HOME/bin/jar" cf "$dest/$name.jar" -C "$build/classes" .
+  cp -a "$build/lib/." "$dest/"
   sed "s/@ES_VERSION@/$ES_VERSION/" "$src/plugin-descriptor.properties" >"$dest/plugin-descriptor.properties"
   rm -rf "$build"
   echo "$want" >"$dest/.sources.sha256"

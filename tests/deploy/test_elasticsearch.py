@@ -42,3 +42,13 @@ def test_ilm_policy_rolls_over_then_deletes():
     assert list(phases) == ["hot", "warm", "delete"]
     assert {"max_age", "max_primary_shard_size"} <= set(phases["hot"]["actions"]["rollover"])
     assert "delete" in phases["delete"]["actions"]
+
+
+def test_eck_example_installs_the_ukrainian_analysis_plugin_on_every_node():
+    # `ukrainian` (title_by_lang.uk) is not in analysis-common: without Elastic's plugin the template is rejected.
+    from workers.stages import analysis
+
+    assert analysis.ROUTED_ANALYZERS["uk"] == "ukrainian"
+    for node_set in eck_objects()["Elasticsearch"]["spec"]["nodeSets"]:
+        commands = [" ".join(c["command"]) for c in node_set["podTemplate"]["spec"].get("initContainers", [])]
+        assert any("elasticsearch-plugin install --batch analysis-ukrainian" in c for c in commands), node_set["name"]

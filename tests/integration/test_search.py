@@ -19,6 +19,7 @@ INFLECTED = [
      "Der Verein feiert sein Jubiläum im Sommer."),
     ("ru", "Правительства областей строили новые дома для семей.", "правительство дом",
      "Клуб отмечает юбилей летом."),
+    ("uk", "Уряди областей будували нові будинки для родин.", "уряд будинок", "Клуб святкує ювілей улітку."),
     ("es", "Los gobiernos regionales construyeron casas nuevas.", "gobierno casa", "El club celebra su aniversario."),
     ("fr", "Les gouvernements régionaux ont construit des maisons.", "gouvernement maison", "Le club fête son anniversaire."),
     ("tr", "Bölge hükümetleri yeni evler inşa etti.", "hükümet ev", "Kulüp yıl dönümünü kutluyor."),

@@ -6,6 +6,7 @@ def test_a_routed_language_gets_its_own_fields_and_others_none():
     assert analysis.routed_fields("de", "Titel", "Text") == {"title_by_lang": {"de": "Titel"}, "body_by_lang": {"de": "Text"}}
     assert analysis.routed_fields("hi", "शीर्षक", "पाठ") == {}  # the hi multi-fields analyse every page already
     assert analysis.routed_fields("mr", "शीर्षक", "पाठ") == {}  # no Lucene analyzer: standard fields only
+    assert analysis.routed_fields("uk", "Заголовок", "Текст") == {"title_by_lang": {"uk": "Заголовок"}, "body_by_lang": {"uk": "Текст"}}
 
 
 def test_the_template_maps_every_routed_language_to_its_analyzer():

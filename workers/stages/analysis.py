@@ -5,13 +5,14 @@ English analysis of every page, as before). A page in one of ROUTED_ANALYZERS is
 are copied into `title_by_lang.<lang>` and `body_by_lang.<lang>`, mapped with that language's analyzer, so each
 page is analysed once more, in its own language only (a multi-field per language would run all of them on every
 page). The analyzers are Lucene's language analyzers under the names the engine's analysis-common module gives
-them (the full distribution has them; the local stack's plugin registers the same Lucene classes).
+them (the full distribution has them; the local stack's plugin registers the same Lucene classes), and
+`ukrainian`, which is not in analysis-common: Lucene's morfologik module (UkrainianMorfologikAnalyzer, a
+dictionary lemmatiser) served by Elastic's analysis-ukrainian plugin, which the production engine must have
+installed (an engine without it rejects the index template); the local plugin bundles the module's jars.
 
 No Lucene analyzer exists for Marathi or Urdu (nor for most other Indian languages): those pages are searched
 through the standard fields, whose Unicode word segmentation reads their scripts correctly; a stemmer of a
-neighbouring language (Hindi for Marathi, Persian for Urdu) would strip the wrong suffixes. Ukrainian has one,
-but outside analysis-common (Lucene's morfologik module, Elasticsearch's analysis-ukrainian plugin), so it stays
-on the standard fields until the local plugin carries it (docs/search.md).
+neighbouring language (Hindi for Marathi, Persian for Urdu) would strip the wrong suffixes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ MULTI_FIELD_ANALYZERS = {"hi": "hindi", "en": "english"}
 ROUTED_ANALYZERS = {
     "ar": "arabic", "bn": "bengali", "fa": "persian", "ru": "russian", "de": "german", "fr": "french",
     "es": "spanish", "pt": "portuguese", "it": "italian", "nl": "dutch", "tr": "turkish", "id": "indonesian",
+    # Not analysis-common's: Elastic's analysis-ukrainian plugin (Lucene's UkrainianMorfologikAnalyzer).
+    "uk": "ukrainian",
     # CJK bigrams (Lucene's CJKAnalyzer): overlapping pairs of Han, Hiragana, Katakana and Hangul characters
     # instead of the standard analyzer's one token per ideograph.
     "zh": "cjk", "ja": "cjk", "ko": "cjk",

@@ -17,6 +17,7 @@ import org.apache.lucene.analysis.nl.DutchAnalyzer;
 import org.apache.lucene.analysis.pt.PortugueseAnalyzer;
 import org.apache.lucene.analysis.ru.RussianAnalyzer;
 import org.apache.lucene.analysis.tr.TurkishAnalyzer;
+import org.apache.lucene.analysis.uk.UkrainianMorfologikAnalyzer;
 import org.apache.lucene.util.SetOnce;
 import org.elasticsearch.Build;
 import org.elasticsearch.client.internal.node.NodeClient;
@@ -65,6 +66,9 @@ import java.util.function.Supplier;
  *       {@code cjk}), built from the Lucene classes in lib/lucene-analysis-common, with the stock
  *       {@code stopwords} / {@code stopwords_path} / {@code stem_exclusion} settings
  *       ({@code persian} and {@code cjk} take no stem exclusion: their Lucene classes have none);</li>
+ *   <li>{@code ukrainian}, as Elastic's analysis-ukrainian plugin (not part of analysis-common) registers it:
+ *       Lucene's {@code UkrainianMorfologikAnalyzer} with its default stopwords and the same settings, from the
+ *       lucene-analysis-morfologik and morfologik jars that stack.sh bundles in the plugin folder (jars.txt);</li>
  *   <li>{@code GET /} and {@code HEAD /}, which elasticsearch-py uses for {@code info()} and {@code ping()}.</li>
  * </ul>
  */
@@ -95,7 +99,8 @@ public class NewswireLocalPlugin extends Plugin implements AnalysisPlugin, Actio
             Map.entry("dutch", configurable(DutchAnalyzer.getDefaultStopSet(), DutchAnalyzer::new)),
             Map.entry("turkish", configurable(TurkishAnalyzer.getDefaultStopSet(), TurkishAnalyzer::new)),
             Map.entry("indonesian", configurable(IndonesianAnalyzer.getDefaultStopSet(), IndonesianAnalyzer::new)),
-            Map.entry("cjk", configurable(CJKAnalyzer.getDefaultStopSet(), (stop, exclusion) -> new CJKAnalyzer(stop)))
+            Map.entry("cjk", configurable(CJKAnalyzer.getDefaultStopSet(), (stop, exclusion) -> new CJKAnalyzer(stop))),
+            Map.entry("ukrainian", configurable(UkrainianMorfologikAnalyzer.getDefaultStopwords(), UkrainianMorfologikAnalyzer::new))
         );
     }
 
@@ -116,7 +121,8 @@ public class NewswireLocalPlugin extends Plugin implements AnalysisPlugin, Actio
             prebuilt("dutch", DutchAnalyzer::new),
             prebuilt("turkish", TurkishAnalyzer::new),
             prebuilt("indonesian", IndonesianAnalyzer::new),
-            prebuilt("cjk", CJKAnalyzer::new)
+            prebuilt("cjk", CJKAnalyzer::new),
+            prebuilt("ukrainian", UkrainianMorfologikAnalyzer::new)
         );
     }
 
