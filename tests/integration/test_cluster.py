@@ -15,7 +15,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from tests.integration import cluster
-from tests.integration.corpus import page_ids, synthetic_pages
+from tests.integration.corpus import DELIVERY_ENV, page_ids, synthetic_pages
 from workers import topics
 from workers.localrun import CLUSTER_ENV, CLUSTER_METRICS_PORTS, running_pipeline
 from workers.runtime.kafka import client_config
@@ -31,7 +31,7 @@ WARM_UP_PAGES = 20
 
 @pytest.fixture
 def pipeline(local_cluster, tmp_path):
-    with running_pipeline(tmp_path, CLUSTER_ENV, CLUSTER_METRICS_PORTS) as running:
+    with running_pipeline(tmp_path, {**CLUSTER_ENV, **DELIVERY_ENV}, CLUSTER_METRICS_PORTS) as running:
         yield running
 
 

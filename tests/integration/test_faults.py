@@ -14,7 +14,7 @@ import urllib.request
 import orjson
 import pytest
 
-from tests.integration.corpus import page_ids, synthetic_pages
+from tests.integration.corpus import DELIVERY_ENV, page_ids, synthetic_pages
 from workers.localrun import envelope, running_pipeline
 from workers import topics
 from workers.datasets import REPO_ROOT
@@ -30,7 +30,7 @@ STREAM_RATE = 50  # pages/s: the stream lasts 12 s and the backlog well beyond, 
 
 @pytest.fixture
 def fresh_pipeline(tmp_path):
-    with running_pipeline(tmp_path) as running:
+    with running_pipeline(tmp_path, DELIVERY_ENV) as running:
         yield running
 
 

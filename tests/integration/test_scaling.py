@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from tests.integration.corpus import page_ids, synthetic_pages
+from tests.integration.corpus import DELIVERY_ENV, page_ids, synthetic_pages
 from workers.localrun import CLUSTER_ENV, CLUSTER_METRICS_PORTS, running_pipeline
 from workers.runtime.kafka import client_config
 from workers.runtime.streams import STREAM_STAGES
@@ -71,7 +71,7 @@ def _scale(pipeline, stage: str, replicas: int) -> dict:
 
 def test_each_stream_stage_scales_1_3_1_mid_stream_without_loss_or_duplicates(local_cluster, tmp_path):
     pages = synthetic_pages(PAGES, seed=31)
-    with running_pipeline(tmp_path, CLUSTER_ENV, CLUSTER_METRICS_PORTS) as pipeline:
+    with running_pipeline(tmp_path, {**CLUSTER_ENV, **DELIVERY_ENV}, CLUSTER_METRICS_PORTS) as pipeline:
         stream_started = time.time()
         producer = pipeline.stream_pages(pages, RATE)
         time.sleep(FIRST_SCALING_AFTER)
