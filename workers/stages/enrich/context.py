@@ -12,7 +12,6 @@ a head on unseen text, and at tagging time the two heads' probabilities are aver
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -49,11 +48,6 @@ class ContextHead:
             if tuple(data["labels"]) != LABELS:
                 raise ValueError(f"{path}: labels {tuple(data['labels'])} are not {LABELS}")
             return cls(int(data["layer"]), data["weights"].astype(np.float32), data["bias"].astype(np.float32))
-
-
-@cache
-def context_head(path: Path) -> ContextHead:
-    return ContextHead.load(path)
 
 
 def label_probabilities(sentences: list[list[str]], heads: list[ContextHead]) -> list[np.ndarray]:
