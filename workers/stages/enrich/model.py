@@ -12,7 +12,7 @@ import pycrfsuite
 
 from workers.stages.enrich.context import ContextHead
 from workers.stages.enrich.gazetteer import Gazetteer, load_gazetteer
-from workers.stages.enrich.translit import NameLexicon, table_word_spellings
+from workers.stages.enrich.translit import NameLexicon, learnt_spellings, table_word_spellings
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "entities"
 
@@ -53,9 +53,7 @@ def resources() -> Resources:
     aligned = orjson.loads(gzip.decompress((MODEL_DIR / "name_pairs.json.gz").read_bytes()))
     ambiguous = orjson.loads((MODEL_DIR / "ambiguous_names.json").read_bytes())
     gazetteer = load_gazetteer(MODEL_DIR)
-    # Spellings the tables show for a type win over those aligned in parallel text.
-    spellings = {(None, word): spelling for word, spelling in aligned.items()}
-    spellings.update(table_word_spellings(gazetteer.canonical_names()))
+    spellings = learnt_spellings(aligned, table_word_spellings(gazetteer.canonical_names()))
     return Resources(
         gazetteer=gazetteer,
         lexicon=NameLexicon(lexicon_counts, spellings),

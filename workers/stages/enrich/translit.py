@@ -193,32 +193,37 @@ _ENGLISH_WORD_TYPES = ("ORG", "LOC")
 
 
 @cache
-def english_word_spellings(path: Path = ENGLISH_WORDS_PATH) -> dict[str, str]:
-    """Match key of a Hindi spelling → the English word it borrows (नेशनल → "National"), from
-    `english_words.tsv`: English spells these words by meaning, not by sound ("Neshnal")."""
+def english_word_spellings(path: Path = ENGLISH_WORDS_PATH) -> dict[tuple[str, str], str]:
+    """(type, match key of a Hindi spelling) → the English word an organisation's or place's name borrows
+    (नेशनल → "National"), from `english_words.tsv`: English spells these words by meaning, not by sound
+    ("Neshnal")."""
     spellings = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             english, hindi = line.split("\t")
             for spelling in hindi.split("|"):
-                spellings[match_key(spelling.strip())] = english
+                for entity_type in _ENGLISH_WORD_TYPES:
+                    spellings[entity_type, match_key(spelling.strip())] = english
     return spellings
+
+
+def learnt_spellings(aligned: dict[str, str], table: dict[tuple[str, str], str]) -> dict[tuple[str | None, str], str]:
+    """The spellings of a NameLexicon, in one table: a name table's spelling for the type wins over a borrowed
+    English word of that type; both are looked up before the spelling aligned in parallel text ((None, key))."""
+    return {**{(None, word): spelling for word, spelling in aligned.items()}, **english_word_spellings(), **table}
 
 
 class NameLexicon:
     """Latin-script name words with how often each was a PER, ORG and LOC word, looked up by sound,
     and the English spellings of Hindi name words: learnt from the name tables, per type
     ((type, match key) → word), the English words of organisations' and places' names
-    (english_words.tsv, where a table has no spelling of its own for the type), and from parallel
-    text, for any type ((None, match key) → word)."""
+    (english_words.tsv), and from parallel text, for any type ((None, match key) → word); see
+    learnt_spellings."""
 
     TYPES = ("PER", "ORG", "LOC")
 
     def __init__(self, type_counts: dict[str, list[int]], spellings: dict[tuple[str | None, str], str] | None = None):
-        self.spellings = dict(spellings or {})
-        for key, english in english_word_spellings().items():
-            for entity_type in _ENGLISH_WORD_TYPES:
-                self.spellings.setdefault((entity_type, key), english)
+        self.spellings = spellings or {}
         self._by_skeleton: dict[str, list[tuple[str, str, int]]] = {}
         self._types = {}
         # Bounded: a long-running worker meets an endless stream of new words.
