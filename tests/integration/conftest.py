@@ -5,8 +5,9 @@ from workers.localrun import running_pipeline
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    with running_pipeline(tmp_path_factory.mktemp("worker-logs")) as running:
+def pipeline(request, tmp_path_factory):
+    """The module's pipeline; a module's WORKER_ENV (settings for its workers) is applied when it has one."""
+    with running_pipeline(tmp_path_factory.mktemp("worker-logs"), getattr(request.module, "WORKER_ENV", None)) as running:
         yield running
 
 

@@ -15,7 +15,7 @@ from tests.integration.corpus import DELIVERY_ENV, page_ids, synthetic_pages
 from workers import topics
 from workers.config import STAGE_METRICS_PORTS
 from workers.envelope import page_id_for
-from workers.localrun import envelope, running_pipeline
+from workers.localrun import envelope
 from workers.runtime.deadletter import read_dead_letter_headers
 
 pytestmark = pytest.mark.stack
@@ -24,12 +24,7 @@ BLOCK_RATE = 20  # pages/s: a 30 s stream, most of it produced while the index i
 BLOCK_SECONDS = 60
 READ_ONLY_ALLOW_DELETE = "index.blocks.read_only_allow_delete"
 PAUSED_GAUGE = 'newswire_stage_paused{stage="index"}'
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    with running_pipeline(tmp_path_factory.mktemp("worker-logs"), DELIVERY_ENV) as running:
-        yield running
+WORKER_ENV = DELIVERY_ENV  # for conftest's pipeline
 
 
 def _metrics(stage: str) -> dict[str, float]:

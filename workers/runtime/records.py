@@ -113,7 +113,7 @@ def warm_up(stage: str) -> dict | None:
         return get_encoder().description()
     if stage == "enrich":
         pipeline.enrich_stage.extract_entities("A sentence about London to load the model.", "en")
-        # Hindi too: with the contextual tagger it compiles the encoder's token graph.
+        # Hindi too: it loads the Devanagari models (with context-deva, only it compiles the encoder's token graph).
         pipeline.enrich_stage.extract_entities("लंदन के बारे में एक वाक्य।", "hi")
         if pipeline.enrich_stage.entity_tagger() != "crf":
             return get_encoder().description()

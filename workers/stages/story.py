@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-DIMENSIONS = 384
+from workers.encoder import DIMENSIONS
 NUM_BANDS = 24
 ROWS_PER_BAND = 12
 COSINE_ALONE = 0.905
