@@ -53,7 +53,7 @@ def test_both_taggers_tag_hindi_and_the_default_is_contextual():
     for tagger in ("context", "context-deva", "crf"):
         spans = tag_token_batches(sentences, "hi", tagger)
         assert (1, 3, "PER") in spans[0] and spans[1] == []
-    assert model_version() == "entities-ctx-2"
+    assert model_version() == "entities-ctx-3"
     text = "प्रधानमंत्री नरेंद्र मोदी ने जिनेवा में संयुक्त राष्ट्र को संबोधित किया।"
     assert {e.canonical for e in extract_entities(text, "hi", "context")} >= {"Narendra Modi", "Geneva"}
 
@@ -88,3 +88,22 @@ def test_model_version_names_what_the_tagger_runs(monkeypatch):
     assert set(enrich.MODEL_VERSIONS) == set(TAGGERS) and len(set(enrich.MODEL_VERSIONS.values())) == len(TAGGERS)
     monkeypatch.setattr(enrich, "entity_tagger", lambda: "context-deva")
     assert enrich.model_version() == "entities-ctx-1"
+
+
+class _SilentCrf:
+    """A CRF that finds nothing: what the tagger adds after it is the gazetteer completion alone."""
+
+    def tag(self, features):
+        return ["O"] * len(features)
+
+
+def test_gazetteer_completion_follows_the_devanagari_crf_but_not_the_contextual_latin_one(monkeypatch):
+    from workers.stages.enrich import tagging
+    from workers.stages.enrich.model import ContextModel
+
+    monkeypatch.setattr(tagging, "context_model", lambda script: ContextModel(_head(dimensions=384), _SilentCrf()))
+    latin, hindi = ["Talks", "in", "Russia", "ended", "."], ["रूस", "में", "बातचीत", "हुई", "।"]
+    evidence = np.full((5, len(LABELS)), 1 / len(LABELS), dtype=np.float32)
+    assert tagging._tag(latin, "Latn", "en", evidence) == []
+    assert [(s.start, s.end, s.type) for s in tagging._tag(hindi, "Deva", "hi", evidence)] == [(0, 1, "LOC")]
+    assert [(s.start, s.end, s.type) for s in tagging._tag(latin, "Latn", "en", None)] == [(2, 3, "LOC")]  # plain CRF path

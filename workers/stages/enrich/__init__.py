@@ -17,7 +17,7 @@ from workers.stages.enrich.text import tokenize
 from workers.types import Entity
 
 # What documents say for each `entity_tagger` value; model_version() says what runs.
-MODEL_VERSIONS = {"context": "entities-ctx-2", "context-deva": "entities-ctx-1", "crf": "entities-crf-3"}
+MODEL_VERSIONS = {"context": "entities-ctx-3", "context-deva": "entities-ctx-1", "crf": "entities-crf-3"}
 MODEL_VERSION = MODEL_VERSIONS["context"]  # the shipped default
 
 _SENTENCE_ENDS = {".", "!", "?", "।", "॥", "|"}
