@@ -1,6 +1,6 @@
 """Token-level tagging: CRF spans (stacked on the shared encoder's evidence where the script has a contextual
-model, see context.py), completed with unambiguous gazetteer names the CRF missed (except after the contextual
-Latin CRF: _CONTEXT_SPANS_FINAL)."""
+model, see context.py), completed with unambiguous gazetteer names the CRF missed (except after a contextual
+CRF whose ScriptModel says its spans are final: Latin)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,6 @@ from workers.stages.enrich.model import tagger as plain_crf
 from workers.stages.enrich.text import match_key
 
 GAZETTEER_CONFIDENCE = 0.9
-# Scripts whose contextual CRF's spans are kept as they are: no gazetteer names added, no curated type override.
-# Latin: with heads and CRF fitted on the CoNLL train rows only, that pass cost F1 on the dev rows in each language
-# (en 0.9397 → 0.9381, all four 0.875 → 0.873); the CRF already reads the gazetteer as features. Devanagari keeps
-# it: it cost 0.001 on a held-back tenth of its training rows, but it finds curated names the CRF misses (the Hindi
-# example's White House and Associated Press; see the model card).
-_CONTEXT_SPANS_FINAL = frozenset({"Latn"})
 
 
 @dataclass
@@ -134,7 +128,7 @@ def _tag(tokens: list[str], script: str, lang: str, evidence: np.ndarray | None)
         labels = crf.tag(features)
         marginals = {i: crf.marginal(label, i) for i, label in enumerate(labels) if label != "O"}
         spans = bio_spans(labels, marginals)
-    if evidence is not None and script in _CONTEXT_SPANS_FINAL:
+    if evidence is not None and SCRIPT_MODELS[script].context_spans_final:
         return spans
     # A known name the CRF missed, or only found part of (किम जोंग of किम जोंग उन), is added; one
     # that cuts across a CRF span is left to the CRF.
