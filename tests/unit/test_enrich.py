@@ -7,11 +7,11 @@ import json
 import pytest
 
 from workers.datasets import shared_data_dir
-from workers.stages.enrich import MODEL_VERSION, extract_entities, tag_tokens
+from workers.stages.enrich import MODEL_VERSION, extract_entities, tag_token_batches, tag_tokens
 from workers.stages.enrich.canonical import canonical_names
 from workers.stages.enrich.gazetteer import Gazetteer, Name
 from workers.stages.enrich.features import sentence_features
-from workers.stages.enrich.tagging import Span, add_bracketed_aliases, bio_spans
+from workers.stages.enrich.tagging import Span, add_bracketed_aliases, bio_spans, repeat_page_names
 from workers.stages.enrich.text import match_key, tokenize
 from workers.stages.enrich.translit import NameLexicon, latin_name, romanize_devanagari
 from workers.training.word_clusters import tree_paths
@@ -74,6 +74,41 @@ def test_bracketed_word_after_an_organisation_or_place_names_it_again():
     found = [(s.start, s.end, s.type) for s in add_bracketed_aliases(tokens, spans)]
     # Numbers are not names, and brackets after a person hold something else (a place, a sport).
     assert found == [(0, 3, "ORG"), (4, 5, "ORG"), (7, 8, "LOC"), (11, 12, "PER")]
+
+
+def _found(spans):
+    return [[(s.start, s.end, s.type) for s in sentence] for sentence in spans]
+
+
+def test_a_name_the_page_tags_elsewhere_is_tagged_where_it_recurs():
+    sentences = [["Igor", "Shkvyrin", "scored", "for", "Uzbekistan", "."],
+                 ["Uzbekistan", "beat", "China", "and", "Igor", "Shkvyrin", "played", "."],
+                 ["uzbekistan", "China", "China"]]
+    spans = [[Span(0, 2, "PER", 0.9), Span(4, 5, "LOC", 0.8)], [Span(2, 3, "LOC", 0.7)], []]
+    completed = repeat_page_names(sentences, spans)
+    # The longest name wins, a lower-case Latin word is no name, a recurrence in the same sentence counts too.
+    assert _found(completed) == [[(0, 2, "PER"), (4, 5, "LOC")],
+                                 [(0, 1, "LOC"), (2, 3, "LOC"), (4, 6, "PER")],
+                                 [(1, 2, "LOC"), (2, 3, "LOC")]]
+    assert completed[1][0].confidence == 0.8 and completed[1][2].confidence == 0.9
+    assert completed[0] is spans[0]  # nothing to add: the sentence keeps its spans
+
+
+def test_page_names_take_the_pages_commonest_type_and_never_change_a_span():
+    sentences = [["Jordan", "won"], ["Jordan", "lost"], ["in", "Jordan"], ["Jordan", "again"], ["जॉर्डन", "में", "जॉर्डन"]]
+    spans = [[Span(0, 1, "PER", 0.6)], [Span(0, 1, "LOC", 0.7)], [Span(1, 2, "LOC", 0.9)], [],
+             [Span(0, 1, "LOC", 0.5)]]
+    completed = repeat_page_names(sentences, spans)
+    assert _found(completed) == [[(0, 1, "PER")], [(0, 1, "LOC")], [(1, 2, "LOC")], [(0, 1, "LOC")],
+                                 [(0, 1, "LOC"), (2, 3, "LOC")]]  # Devanagari has no case to check
+    assert repeat_page_names([["a", "b"]], [[]]) == [[]]
+
+
+def test_the_enrich_stage_tags_a_recurrence_its_sentence_alone_misses():
+    text = "Zorvath Kelmi founded Quorbex in Brindle. Prices at Quorbex rose. Kelmi thanked Brindle voters."
+    assert tag_token_batches([["Kelmi", "thanked", "Brindle", "voters", "."]], "en", "crf") == [[(0, 1, "PER")]]
+    on_page = {(e.text, e.start, e.type) for e in extract_entities(text, "en", "crf")}
+    assert ("Brindle", text.rindex("Brindle"), "LOC") in on_page
 
 
 def test_cluster_tree_paths_are_prefix_codes_from_the_root():

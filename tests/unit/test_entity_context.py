@@ -53,7 +53,7 @@ def test_both_taggers_tag_hindi_and_the_default_is_contextual():
     for tagger in ("context", "context-deva", "crf"):
         spans = tag_token_batches(sentences, "hi", tagger)
         assert (1, 3, "PER") in spans[0] and spans[1] == []
-    assert model_version() == "entities-ctx-3"
+    assert model_version() == "entities-ctx-4"
     text = "प्रधानमंत्री नरेंद्र मोदी ने जिनेवा में संयुक्त राष्ट्र को संबोधित किया।"
     assert {e.canonical for e in extract_entities(text, "hi", "context")} >= {"Narendra Modi", "Geneva"}
 
@@ -87,7 +87,7 @@ def test_model_version_names_what_the_tagger_runs(monkeypatch):
 
     assert set(enrich.MODEL_VERSIONS) == set(TAGGERS) and len(set(enrich.MODEL_VERSIONS.values())) == len(TAGGERS)
     monkeypatch.setattr(enrich, "entity_tagger", lambda: "context-deva")
-    assert enrich.model_version() == "entities-ctx-1"
+    assert enrich.model_version() == "entities-ctx-deva-2"
 
 
 class _SilentCrf:

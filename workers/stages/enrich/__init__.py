@@ -1,10 +1,10 @@
 """Enrich stage: named entities (PER, ORG, LOC) with canonical names.
 
 extract_entities(text, lang) tokenises the text, splits it into sentences, tags them with the model of
-their script plus gazetteer names (find_mentions), and gives every mention a canonical name in the
-context of the whole text (canonical.py). Devanagari and Latin-script sentences go through the shared encoder
-first, all of a page's in one batch (context.py); the `entity_tagger` setting limits that to Devanagari
-("context-deva") or turns it off ("crf"). The models ship in
+their script plus gazetteer names, tags the untagged recurrences of names the page tags elsewhere (find_mentions),
+and gives every mention a canonical name in the context of the whole text (canonical.py). Devanagari and
+Latin-script sentences go through the shared encoder first, all of a page's in one batch (context.py); the
+`entity_tagger` setting limits that to Devanagari ("context-deva") or turns it off ("crf"). The models ship in
 workers/models/entities (see MODEL_CARD.md there) and load once, on first use.
 """
 
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from workers.stages.enrich.canonical import canonical_names
 from workers.stages.enrich.model import entity_tagger
-from workers.stages.enrich.tagging import Span, tag_sentences, tag_spans
+from workers.stages.enrich.tagging import Span, repeat_page_names, tag_sentences, tag_spans
 from workers.stages.enrich.text import tokenize
 from workers.types import Entity
 
 # What documents say for each `entity_tagger` value; model_version() says what runs.
-MODEL_VERSIONS = {"context": "entities-ctx-3", "context-deva": "entities-ctx-1", "crf": "entities-crf-3"}
+# The page pass (repeat_page_names) made ctx-3 ctx-4, ctx-1 ctx-deva-2 and crf-3 crf-4.
+MODEL_VERSIONS = {"context": "entities-ctx-4", "context-deva": "entities-ctx-deva-2", "crf": "entities-crf-4"}
 MODEL_VERSION = MODEL_VERSIONS["context"]  # the shipped default
 
 _SENTENCE_ENDS = {".", "!", "?", "।", "॥", "|"}
@@ -55,12 +56,14 @@ def _sentences(text: str, tokens: list[tuple[str, int, int]]) -> list[tuple[int,
 
 def find_mentions(text: str, lang: str, tagger: str | None = None) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, Span]]]:
     """The text's tokens (token, start, end) and its entity spans (first token, last token + 1, span),
-    tagged sentence by sentence (`tagger`: one of model.TAGGERS; default the `entity_tagger` setting)."""
+    tagged sentence by sentence and completed over the page (`tagger`: one of model.TAGGERS; default the
+    `entity_tagger` setting)."""
     tokens = tokenize(text)
     words = [token for token, _, _ in tokens]
     ranges = _sentences(text, tokens)
+    sentences = [words[first:last] for first, last in ranges]
     found = []
-    for (first, last), spans in zip(ranges, tag_sentences([words[first:last] for first, last in ranges], lang, tagger)):
+    for (first, last), spans in zip(ranges, repeat_page_names(sentences, tag_sentences(sentences, lang, tagger))):
         for span in spans:
             found.append((first + span.start, first + span.end, span))
     return tokens, found

@@ -1,9 +1,11 @@
 """Token-level tagging: CRF spans (stacked on the shared encoder's evidence where the script has a contextual
 model, see context.py), completed with unambiguous gazetteer names the CRF missed (except after a contextual
-CRF whose ScriptModel says its spans are final: Latin)."""
+CRF whose ScriptModel says its spans are final: Latin), then, over a whole page, with the names the page tags
+elsewhere (repeat_page_names)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -177,3 +179,46 @@ def add_bracketed_aliases(tokens: list[str], spans: list[Span]) -> list[Span]:
         ):
             added.append(Span(i + 1, i + 2, span.type, span.confidence))
     return sorted(spans + added, key=lambda span: span.start)
+
+
+def repeat_page_names(sentences: list[list[str]], spans: list[list[Span]]) -> list[list[Span]]:
+    """The spans of a page's sentences, plus every untagged recurrence of a name the page tags elsewhere.
+
+    The CRF reads one sentence at a time, so a name it tags in one context it can miss in another (a surname
+    list, a headline, a name beside an unfamiliar word). A recurrence takes the type the page gives that string
+    most often (the first tagged on a tie) and the best confidence of those spans; the longest name wins where
+    several start at one token, and it must look like a name where case tells (a capital in Latin script).
+    Spans already found are never changed, so a page without repeats keeps exactly what its sentences got."""
+    types: dict[tuple[str, ...], Counter] = {}
+    confidence: dict[tuple[tuple[str, ...], str], float] = {}
+    for tokens, sentence_spans in zip(sentences, spans, strict=True):
+        for span in sentence_spans:
+            key = tuple(tokens[span.start : span.end])
+            types.setdefault(key, Counter())[span.type] += 1
+            confidence[key, span.type] = max(confidence.get((key, span.type), 0.0), span.confidence)
+    if not types:
+        return spans
+    longest = max(map(len, types))
+    first_tokens = {key[0] for key in types}
+    completed = []
+    for tokens, sentence_spans in zip(sentences, spans):
+        covered = [False] * len(tokens)
+        for span in sentence_spans:
+            covered[span.start : span.end] = [True] * (span.end - span.start)
+        script = script_of_tokens(tokens)
+        added, i = [], 0
+        while i < len(tokens):
+            if covered[i] or tokens[i] not in first_tokens or not _looks_like_name(tokens[i], script):
+                i += 1
+                continue
+            for length in range(min(longest, len(tokens) - i), 0, -1):
+                key = tuple(tokens[i : i + length])
+                if key in types and not any(covered[i : i + length]):
+                    entity_type = types[key].most_common(1)[0][0]
+                    added.append(Span(i, i + length, entity_type, confidence[key, entity_type]))
+                    i += length
+                    break
+            else:
+                i += 1
+        completed.append(sorted(sentence_spans + added, key=lambda span: span.start) if added else sentence_spans)
+    return completed
