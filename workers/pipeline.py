@@ -92,6 +92,24 @@ def _names(entities: list[dict], entity_type: str) -> list[str]:
     return sorted({e["canonical"] for e in entities if e["type"] == entity_type})
 
 
+def link_story_names(document: dict, story_names: frozenset[str]) -> dict:
+    """The index document with each transliterated entity name that sounds like a Latin-script name of its story
+    replaced by that name, in every mention that had it (a partial name shares its full name's), and the facets
+    rebuilt; the document itself when nothing changes."""
+    entities = document.get("entities") or []
+    guessed = [entity for entity in entities if entity.get("transliterated")]
+    if not guessed or not story_names:
+        return document
+    found = enrich_stage.story_counterparts([(entity["text"], entity["type"]) for entity in guessed], story_names)
+    renamed = {entity["canonical"]: name for entity, name in zip(guessed, found, strict=True) if name}
+    if not renamed:
+        return document
+    linked = [{**entity, "canonical": renamed[entity["canonical"]], "transliterated": False}
+              if entity["canonical"] in renamed else entity for entity in entities]
+    return {**document, "entities": linked, "people": _names(linked, "PER"),
+            "organisations": _names(linked, "ORG"), "places": _names(linked, "LOC")}
+
+
 def index_document(doc: dict, indexed_at: datetime | None = None) -> dict:
     """The Elasticsearch `_source` for a fully processed page (its `_id` is doc["page_id"])."""
     clean, entities = doc["clean"], doc.get("entities", [])

@@ -55,6 +55,9 @@ class Entity:
     end: int
     canonical: str
     confidence: float = 1.0
+    # The canonical is only a transliteration of non-Latin words (no table or text knew the name); the indexer
+    # may replace it with the name a story's Latin-script page gives (workers/stages/enrich/canonical.py).
+    transliterated: bool = False
 
 
 def to_dict(obj) -> dict:

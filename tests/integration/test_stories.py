@@ -110,3 +110,27 @@ def test_a_replica_that_loses_the_band_race_joins_the_winners_story(indexer):
     docs = [indexer.es.get(index=loser._indices()[0], id=key, realtime=True) for key in own_keys]
     assert {doc["_source"]["story_id"] for doc in docs} == {"en"}
     assert {doc["_source"]["page_id"] for doc in docs} == {"hi"}
+
+
+def test_a_hindi_telling_takes_the_english_tellings_spelling_of_a_name_no_table_knows(indexer):
+    """The Hindi page can only transliterate the minister's name ("Zoran Mladenovich"); once it joins the story of
+    the English telling, its people facet and mentions carry the English spelling, as Kibana groups by it."""
+    english = {"id": "gas-talks-en", "published": "2026-11-24T09:00:00Z",
+               "title": "Serbian minister Zoran Mladenovic says Belgrade gas talks will continue",
+               "text": "Serbia's energy minister Zoran Mladenovic said on Tuesday in Belgrade that talks with the "
+                       "European Union on gas supplies would continue next week. Mladenovic said a deal could be "
+                       "signed before winter."}
+    hindi = {"id": "gas-talks-hi", "published": "2026-11-24T11:30:00Z",
+             "title": "सर्बियाई मंत्री ज़ोरान म्लादेनोविच ने कहा, बेलग्रेड में गैस वार्ता जारी रहेगी",
+             "text": "सर्बिया के ऊर्जा मंत्री ज़ोरान म्लादेनोविच ने मंगलवार को बेलग्रेड में कहा कि गैस आपूर्ति पर "
+                     "यूरोपीय संघ के साथ बातचीत अगले सप्ताह जारी रहेगी। म्लादेनोविच ने कहा कि सर्दियों से पहले "
+                     "समझौता हो सकता है।"}
+    hindi_doc = _enriched(hindi)
+    alone = [e for e in hindi_doc["entities"] if e["type"] == "PER"]
+    assert {e["canonical"] for e in alone} == {"Zoran Mladenovich"} and alone[0]["transliterated"]
+    indexer.index_batch([_Message(orjson.dumps(_enriched(english)), 10)])
+    indexer.index_batch([_Message(orjson.dumps(hindi_doc), 11)])
+    source = indexer.es.get(index=indexer.alias, id="gas-talks-hi", realtime=True)["_source"]
+    assert source["story_id"] == "gas-talks-en"
+    assert source["people"] == ["Zoran Mladenovic"]
+    assert {e["canonical"] for e in source["entities"] if e["type"] == "PER"} == {"Zoran Mladenovic"}

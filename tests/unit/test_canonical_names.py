@@ -11,7 +11,7 @@ import pytest
 
 from workers.evaluation import canonical as canonical_eval
 from workers.stages.enrich import extract_entities
-from workers.stages.enrich.canonical import canonical_names
+from workers.stages.enrich.canonical import canonical_names, resolve_names, story_counterparts
 from workers.stages.enrich.gazetteer import Gazetteer, Name, read_curated
 from workers.stages.enrich.model import MODEL_DIR, resources
 from workers.stages.enrich.text import is_devanagari, phonetic_key, phonetic_name_key, tokenize
@@ -248,3 +248,23 @@ def test_eval_canonical_reports_accuracy_per_type_and_split(tmp_path, capsys):
     assert result["n"] == 3 and result["accuracy"] == pytest.approx(2 / 3, abs=1e-4)
     assert result["per_type"]["PER"] == {"accuracy": 0.5, "n": 2}
     assert result["per_split"] == {"seen": {"accuracy": 1.0, "n": 1}, "unseen": {"accuracy": 0.5, "n": 2}}
+
+
+def test_only_names_no_table_or_text_knew_are_marked_transliterated():
+    text = "सर्बिया के मंत्री ज़ोरान म्लादेनोविच ने बेलग्रेड में कहा। म्लादेनोविच ने Reuters से बात की।"
+    tokens = tokenize(text)
+    words = [token for token, _, _ in tokens]
+    first, later = words.index("ज़ोरान"), words.index("म्लादेनोविच", words.index("कहा"))
+    names = resolve_names(words, [(0, 1, "LOC"), (first, first + 2, "PER"), (first + 3, first + 4, "LOC"),
+                                  (later, later + 1, "PER"), (words.index("Reuters"), words.index("Reuters") + 1, "ORG")])
+    assert [guess for _, guess in names] == [False, True, False, False, False]  # the surname took the full name
+    assert names[1][0] == names[3][0] and names[0][0] == "Serbia" and names[4][0] == "Reuters"
+
+
+def test_a_transliterated_name_takes_the_storys_latin_name_it_sounds_like():
+    story_names = {"Zoran Mladenovic", "Belgrade", "Serbia", "Wanjiru Kamau"}
+    found = story_counterparts([("ज़ोरान म्लादेनोविच", "PER"), ("म्लादेनोविच", "PER"), ("वांजिरू कामाउ", "PER"),
+                                ("सुरेश प्रभु", "PER"), ("Zoran Mladenovich", "PER")], story_names)
+    # A person's last name alone matches too; a name the story lacks, or one in Latin script, is left alone.
+    assert found == ["Zoran Mladenovic", "Zoran Mladenovic", "Wanjiru Kamau", None, None]
+    assert story_counterparts([("ज़ोरान म्लादेनोविच", "PER")], {"ज़ोरान"}) == [None]

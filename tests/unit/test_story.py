@@ -1,4 +1,5 @@
-"""Stories across languages: band keys, the same-story test, and the eval on tests/fixtures/stories.jsonl."""
+"""Stories across languages: band keys, the same-story test, names linked through a story, and the eval on
+tests/fixtures/stories.jsonl."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from workers import pipeline
 from workers.evaluation import stories as story_eval
 from workers.stages import story
 
@@ -97,3 +99,21 @@ def test_eval_on_the_report_half_meets_the_target():
     result = story_eval.score(rows, story_eval.page_features(rows))
     assert result["precision"] >= 0.95 and result["recall"] >= 0.80, result
     assert result["same_topic_merges"] == 0, result["errors"]
+
+
+def test_a_page_joining_a_story_takes_its_latin_names_for_transliterated_ones():
+    def entity(text, entity_type, canonical, transliterated=False):
+        return {"text": text, "type": entity_type, "start": 0, "end": 1, "canonical": canonical,
+                "confidence": 0.9, "transliterated": transliterated}
+
+    document = {"page_id": "hi-1", "entities": [entity("ज़ोरान म्लादेनोविच", "PER", "Zoran Mladenovich", True),
+                                                entity("बेलग्रेड", "LOC", "Belgrade"),
+                                                entity("म्लादेनोविच", "PER", "Zoran Mladenovich")],
+                "people": ["Zoran Mladenovich"], "organisations": [], "places": ["Belgrade"]}
+    linked = pipeline.link_story_names(document, frozenset({"Zoran Mladenovic", "Serbia"}))
+    # Every mention with the transliteration gets the story's name (the surname shared it), and the facets follow.
+    assert [e["canonical"] for e in linked["entities"]] == ["Zoran Mladenovic", "Belgrade", "Zoran Mladenovic"]
+    assert not linked["entities"][0]["transliterated"] and linked["people"] == ["Zoran Mladenovic"]
+    assert linked["places"] == ["Belgrade"] and document["people"] == ["Zoran Mladenovich"]  # a new document
+    assert pipeline.link_story_names(document, frozenset({"Serbia"})) is document
+    assert pipeline.link_story_names(linked, frozenset({"Zoran Mladenovic"})) is linked  # nothing left to link

@@ -19,7 +19,8 @@ Guarantees:
   `retries_exhausted`.
 - Stories across languages: each page with an embedding gets `story_id` from the story store
   (workers/runtime/story_store.py), the same for tellings of one story in any language; new stories are counted
-  per language (`newswire_stories_total`).
+  per language (`newswire_stories_total`); a page that joins a story takes the story's Latin-script names for the
+  names it could only transliterate (एलन मस्क → "Elon Musk" where its English telling names him).
 - Near-duplicates: each page gets `cluster_id` (its story's first copy) and `is_duplicate` from the dedup store
   (workers/runtime/dedup_store.py); a first copy keeps the ids and count of its copies. Documents are written
   whole with `index` (an `update` + upsert costs the engine a read and a merge per document); a first copy that
@@ -36,7 +37,7 @@ import time
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from workers import topics
+from workers import pipeline, topics
 from workers.runtime.bulk import BulkProcessor, Item
 from workers.runtime.dedup_store import DedupStore
 from workers.runtime.deadletter import DeadLetterReporter
@@ -157,12 +158,15 @@ class Indexer:
                 DUPLICATES.labels(STAGE).inc()
 
     def _assign_stories(self, items: list[Item]) -> None:
-        """story_id across languages from the story store; a page without an embedding is its own story."""
+        """story_id across languages from the story store; a page without an embedding is its own story. A page
+        that joins a story gets the Latin-script names of its pages for names it only transliterated."""
         with_embedding = [(item.page_id, story_features(item.source)) for item in items if item.source.get("embedding")]
         decisions = self.bulk.call(lambda: self.stories.assign(with_embedding), "stories") if with_embedding else {}
         for item in items:
             decision = decisions.get(item.page_id)
             item.source["story_id"] = decision.story_id if decision else item.page_id
+            if decision and decision.names:
+                item.source = pipeline.link_story_names(item.source, decision.names)
             if decision is None or decision.is_new:
                 STORIES.labels(STAGE, item.source["lang"]).inc()
 

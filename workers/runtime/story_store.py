@@ -40,6 +40,14 @@ class StoryDecision:
     story_id: str
     is_new: bool  # the page started this story (a re-delivered first page is not new again)
     similarity: float
+    # Canonical entity names of the story's pages this page was compared with (none for a new story): the
+    # indexer links transliterated names to them (workers/stages/enrich/canonical.py, story_counterparts).
+    names: frozenset[str] = frozenset()
+
+
+def _story_names(page_id: str, story_id: str, keys, owners: dict[str, dict], known: dict[str, story.Features]):
+    pages = {owner["page_id"] for key in keys if (owner := owners.get(key)) and owner["story_id"] == story_id}
+    return frozenset().union(*(known[page].entities for page in sorted(pages - {page_id}) if page in known))
 
 
 class StoryStore(GenerationStore):
@@ -74,7 +82,8 @@ class StoryStore(GenerationStore):
         claims: dict[str, str] = {}  # band key -> the page of this batch claiming it
         for page_id, value in items:
             story_id, similarity = story.decide(page_id, value, keys[page_id], owners, known)
-            decisions[page_id] = StoryDecision(story_id, story_id == page_id and similarity == 0.0, similarity)
+            decisions[page_id] = StoryDecision(story_id, story_id == page_id and similarity == 0.0, similarity,
+                                               _story_names(page_id, story_id, keys[page_id], owners, known))
             known[page_id] = value  # later pages of this batch compare with it
             for key in keys[page_id]:
                 if key not in owners:
@@ -95,13 +104,14 @@ class StoryStore(GenerationStore):
             story_id, similarity = story.decide(page_id, features[page_id], keys[page_id], winners, known)
             if story_id != page_id:
                 moved[page_id] = story_id
-                decisions[page_id] = StoryDecision(story_id, False, similarity)
+                decisions[page_id] = StoryDecision(story_id, False, similarity,
+                                                   _story_names(page_id, story_id, keys[page_id], winners, known))
         if not moved:
             return
         changed = set(moved)
         for page_id, decision in list(decisions.items()):
             if decision.story_id in moved and page_id not in moved:  # joined a story of this batch that moved
-                decisions[page_id] = StoryDecision(moved[decision.story_id], False, decision.similarity)
+                decisions[page_id] = StoryDecision(moved[decision.story_id], False, decision.similarity, decision.names)
                 changed.add(page_id)
         repoint = []
         for key, page_id in claims.items():

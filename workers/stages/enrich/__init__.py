@@ -10,7 +10,7 @@ workers/models/entities (see MODEL_CARD.md there) and load once, on first use.
 
 from __future__ import annotations
 
-from workers.stages.enrich.canonical import canonical_names
+from workers.stages.enrich.canonical import resolve_names, story_counterparts
 from workers.stages.enrich.model import entity_tagger
 from workers.stages.enrich.tagging import Span, repeat_page_names, tag_sentences, tag_spans
 from workers.stages.enrich.text import tokenize
@@ -72,9 +72,9 @@ def find_mentions(text: str, lang: str, tagger: str | None = None) -> tuple[list
 def extract_entities(text: str, lang: str, tagger: str | None = None) -> list[Entity]:
     tokens, found = find_mentions(text, lang, tagger)
     words = [token for token, _, _ in tokens]
-    canonicals = canonical_names(words, [(start, end, span.type) for start, end, span in found])
+    names = resolve_names(words, [(start, end, span.type) for start, end, span in found])
     entities = []
-    for (start, end, span), canonical in zip(found, canonicals, strict=True):
+    for (start, end, span), (canonical, transliterated) in zip(found, names, strict=True):
         char_start, char_end = tokens[start][1], tokens[end - 1][2]
         entities.append(
             Entity(
@@ -84,6 +84,7 @@ def extract_entities(text: str, lang: str, tagger: str | None = None) -> list[En
                 end=char_end,
                 canonical=canonical,
                 confidence=round(span.confidence, 4),
+                transliterated=transliterated,
             )
         )
     return entities

@@ -19,7 +19,9 @@ For the mentions of one text, in order:
    (translit.py, initialisms spelled out: सीआईआई → "CII"), other scripts go through anyascii. Mentions with the
    same phonetic key share the first one's result, so one entity is one name in the text.
 
-Linking is within one text; linking across the copies of a story (the dedup cluster) is not done.
+Across pages: a Devanagari mention whose name is only a transliteration (`resolve_names` marks it) takes the name
+of a Latin-script entity of the same story that it sounds like (story_counterparts; the indexer calls it with the
+entities of the story's pages it compared the page with, workers/runtime/story_store.py).
 """
 
 from __future__ import annotations
@@ -97,6 +99,12 @@ def _latin_counterpart(
 
 def canonical_names(words: list[str], mentions: list[tuple[int, int, str]]) -> list[str]:
     """Canonical name per mention (first token, last token + 1, type) over the tokens of one text."""
+    return [name for name, _ in resolve_names(words, mentions)]
+
+
+def resolve_names(words: list[str], mentions: list[tuple[int, int, str]]) -> list[tuple[str, bool]]:
+    """(canonical name, whether it is only a transliteration of non-Latin words) per mention: no table, no
+    abbreviation, no mention of the text and no known place gave it, so a story may know it better."""
     res = resources()
     gazetteer = res.gazetteer
     named_in_text = {
@@ -162,6 +170,8 @@ def canonical_names(words: list[str], mentions: list[tuple[int, int, str]]) -> l
     # Longer person mentions first, so "पुतिन" links to "व्लादिमीर पुतिन" and not the reverse.
     order = sorted(range(len(spans)), key=lambda i: (spans[i][1] != "PER", -len(spans[i][0]), i))
     full_names: list[tuple[list[str], str]] = []  # person mentions resolved so far: phonetic keys, canonical
+    guessed: set[tuple[str, str]] = set()  # story keys whose name is a transliteration of non-Latin words
+    transliterated = [False] * len(spans)
     for i in order:
         span_words, entity_type = spans[i]
         keys = phonetic_name_key(span_words).split()
@@ -178,9 +188,28 @@ def canonical_names(words: list[str], mentions: list[tuple[int, int, str]]) -> l
             place = gazetteer.place_sounding_like(" ".join(romanize_devanagari(word) for word in span_words))
             canonicals[i] = place.canonical if place else None
         if canonicals[i] is None:
-            canonicals[i] = story.setdefault(
-                (entity_type, phonetic_name_key(span_words)), latin_name(span_words, res.lexicon, entity_type)
-            )
+            key = (entity_type, phonetic_name_key(span_words))
+            if key not in story:
+                story[key] = latin_name(span_words, res.lexicon, entity_type)
+                if not all(_is_latin(word) for word in span_words):
+                    guessed.add(key)
+            canonicals[i] = story[key]
+            transliterated[i] = key in guessed
         if entity_type == "PER":
             full_names.append((keys, canonicals[i]))
-    return [canonical or "" for canonical in canonicals]
+    return [(canonical or "", guess) for canonical, guess in zip(canonicals, transliterated, strict=True)]
+
+
+def _is_latin(word: str) -> bool:
+    return all(char <= "\u024f" for char in word)
+
+
+def story_counterparts(mentions: list[tuple[str, str]], story_names: set[str] | frozenset[str]) -> list[str | None]:
+    """For each transliterated Devanagari mention (its text, its type), the name among the story's canonical
+    names that it sounds like, as within one text (एलन मस्क ~ Elon Musk, मस्क ~ Elon Musk for a person); None
+    where no Latin-script name of the story does. The story's names carry no type, so any type may match."""
+    latin = [(name.split(), None, name) for name in sorted(story_names) if name and _is_latin(name)]
+    if not latin:
+        return [None] * len(mentions)
+    return [_latin_counterpart(text.split(), entity_type, latin) if any(is_devanagari(w) for w in text.split()) else None
+            for text, entity_type in mentions]
