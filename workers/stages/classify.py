@@ -30,7 +30,7 @@ from workers.stages import embedding as embedding_stage
 from workers.stages.embedding import title_and_body
 from workers.types import Topic
 
-MODEL_VERSION = "topics-e5-1"
+MODEL_VERSION = "topics-e5-2"
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "topics"
 LABELS = ("world", "tech", "politics", "other")
 
