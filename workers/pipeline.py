@@ -25,6 +25,7 @@ from workers.stages import clean as clean_stage
 from workers.stages import dedup as dedup_stage
 from workers.stages import embedding as embedding_stage
 from workers.stages import enrich as enrich_stage
+from workers.stages.enrich.canonical import story_counterparts
 from workers.stages import language as language_stage
 from workers.types import Page, to_dict
 
@@ -100,7 +101,7 @@ def link_story_names(document: dict, story_names: frozenset[str]) -> dict:
     guessed = [entity for entity in entities if entity.get("transliterated")]
     if not guessed or not story_names:
         return document
-    found = enrich_stage.story_counterparts([(entity["text"], entity["type"]) for entity in guessed], story_names)
+    found = story_counterparts([(entity["text"], entity["type"]) for entity in guessed], story_names)
     renamed = {entity["canonical"]: name for entity, name in zip(guessed, found, strict=True) if name}
     if not renamed:
         return document

@@ -10,7 +10,7 @@ workers/models/entities (see MODEL_CARD.md there) and load once, on first use.
 
 from __future__ import annotations
 
-from workers.stages.enrich.canonical import resolve_names, story_counterparts
+from workers.stages.enrich.canonical import resolve_names
 from workers.stages.enrich.model import entity_tagger
 from workers.stages.enrich.tagging import Span, repeat_page_names, tag_sentences, tag_spans
 from workers.stages.enrich.text import tokenize
