@@ -25,8 +25,8 @@ from workers.stages import clean as clean_stage
 from workers.stages import dedup as dedup_stage
 from workers.stages import embedding as embedding_stage
 from workers.stages import enrich as enrich_stage
-from workers.stages.enrich.canonical import story_counterparts
 from workers.stages import language as language_stage
+from workers.stages.enrich.canonical import story_counterparts
 from workers.types import Page, to_dict
 
 DOC_VERSION = 1
