@@ -67,12 +67,17 @@ def _sounds_like(devanagari: list[str], latin: list[str]) -> bool:
     return True
 
 
+def _is_latin(word: str) -> bool:
+    """Latin script, or no letters at all (digits, punctuation): nothing beyond Latin Extended-B."""
+    return all(char <= "\u024f" for char in word)
+
+
 def _latin_names(words: list[str]) -> list[list[str]]:
     """Runs of capitalised Latin-script words (a Hindi text's "एलन मस्क (Elon Musk)"), which the
     Devanagari tagger leaves untagged."""
     runs, run = [], []
     for word in [*words, ""]:
-        if word[:1].isupper() and word.replace("-", "").isalpha() and all(c <= "\u024f" for c in word):
+        if word[:1].isupper() and word.replace("-", "").isalpha() and _is_latin(word):
             run.append(word)
         elif run:
             runs.append(run)
@@ -198,10 +203,6 @@ def resolve_names(words: list[str], mentions: list[tuple[int, int, str]]) -> lis
         if entity_type == "PER":
             full_names.append((keys, canonicals[i]))
     return [(canonical or "", guess) for canonical, guess in zip(canonicals, transliterated, strict=True)]
-
-
-def _is_latin(word: str) -> bool:
-    return all(char <= "\u024f" for char in word)
 
 
 def story_counterparts(mentions: list[tuple[str, str]], story_names: set[str] | frozenset[str]) -> list[str | None]:
