@@ -12,6 +12,7 @@ TRAINERS = {
     "entities": "workers.training.entities",
     "entities-context": "workers.training.entity_context",
     "names": "workers.training.names",
+    "text-lines": "workers.training.text_lines",
 }
 
 

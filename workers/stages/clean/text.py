@@ -1,25 +1,22 @@
 """Cleaning a text scrape (text/plain): one article among the site's navigation, credits and link lists.
 
 Each non-empty line is classified (content, noise to drop, or a hard break such as "Recent Posts" after
-which the article is over), then the article is the contiguous run of lines with the most running text:
-paragraph-shaped lines score their length, other content lines (menus, headlines, sub-headings) cost a
+which the article is over), then the rules' article is the contiguous run of lines with the most running
+text: paragraph-shaped lines score their length, other content lines (menus, headlines, sub-headings) cost a
 little, so a sub-heading between two paragraphs is kept while menus and link lists around the article are not.
+The learnt line scorer (text_lines.py) reads those labels and that block and chooses the body.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
 
 from workers.stages.clean import boilerplate as bp
 from workers.stages.clean.limits import Deadline
 from workers.stages.clean.normalize import join_paragraphs, normalise_text
+from workers.stages.clean.text_lines import BREAK, CONTENT, NOISE, STAMP, ScrapedLine, choose_body, shipped_model
 from workers.types import CleanedPage
-
-# STAMP: a live blog's clock stamp, which costs in the block selection like any short line (between the
-# headlines of a link list it keeps the run out of the list) but is not article text.
-CONTENT, NOISE, BREAK, STAMP = "content", "noise", "break", "stamp"
 
 # Longest line (in words) still taken for a caption, a related-link headline, a timestamp or a promo line.
 CAPTION_MAX_WORDS = 25
@@ -37,12 +34,6 @@ SHORT_LINE_LENGTH_COST = 0.25
 _TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|«|»|•)\s+")
 TITLE_AFFIX_MAX_WORDS = 5
 DEADLINE_CHECK_EVERY = 500
-
-
-@dataclass
-class ScrapedLine:
-    text: str
-    kind: str = CONTENT
 
 
 def pick_title(first_line: str) -> str:
@@ -116,8 +107,8 @@ def _weight(line: ScrapedLine) -> float:
     return -(SHORT_LINE_BASE_COST + SHORT_LINE_LENGTH_COST * len(line.text))
 
 
-def best_block(lines: list[ScrapedLine]) -> list[str]:
-    """Content lines of the highest-scoring contiguous run (maximum subarray), never across a BREAK line."""
+def rule_block(lines: list[ScrapedLine]) -> tuple[int, int]:
+    """(start, end) of the highest-scoring contiguous run (maximum subarray), never across a BREAK line."""
     best_score, best_range = 0.0, (0, 0)
     run_score, run_start = 0.0, 0
     for index, line in enumerate(lines):
@@ -129,17 +120,30 @@ def best_block(lines: list[ScrapedLine]) -> list[str]:
             run_score, run_start = 0.0, index + 1
         elif run_score > best_score:
             best_score, best_range = run_score, (run_start, index + 1)
-    start, end = best_range
+    return best_range
+
+
+def rule_body(lines: list[ScrapedLine]) -> list[str]:
+    """The rules' body: the content lines of their block (the line scorer's baseline and input)."""
+    start, end = rule_block(lines)
     return [line.text for line in lines[start:end] if line.kind == CONTENT]
 
 
-def clean_text(raw: str, deadline: Deadline | None = None) -> CleanedPage:
+def scrape_lines(raw: str, deadline: Deadline | None = None) -> tuple[str, list[ScrapedLine], str | None]:
+    """Title, labelled lines after it, and the section a label names."""
     lines = [line for line in normalise_text(raw).split("\n") if line.strip()]
     if not lines:
-        return CleanedPage(title="", body="", quality="empty")
+        return "", [], None
     title = pick_title(lines[0])
     labelled, section = classify_lines(lines[1:], title, deadline)
-    paragraphs = best_block(labelled)
+    return title, labelled, section
+
+
+def clean_text(raw: str, deadline: Deadline | None = None) -> CleanedPage:
+    title, labelled, section = scrape_lines(raw, deadline)
+    if not title and not labelled:
+        return CleanedPage(title="", body="", quality="empty")
+    paragraphs = choose_body(title, labelled, rule_block(labelled), shipped_model())
     body = join_paragraphs(paragraphs)
     has_running_text = any(bp.is_paragraph_shaped(paragraph) for paragraph in paragraphs)
     return CleanedPage(
