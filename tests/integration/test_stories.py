@@ -13,7 +13,7 @@ import pytest
 from workers import pipeline
 from workers.config import load_settings
 from workers.runtime.indexer import Indexer, story_features
-from workers.runtime.metrics import STORIES
+from workers.runtime.metrics import STORIES, STORY_NAMES_LINKED
 from workers.runtime.search import ensure_index
 from workers.runtime.story_store import StoryStore
 from workers.stages import story
@@ -54,8 +54,7 @@ def _enriched(row: dict) -> dict:
     return pipeline.fingerprint_doc(pipeline.enrich_doc(pipeline.classify_doc(pipeline.clean_page(page))))
 
 
-@pytest.fixture(scope="module")
-def indexer():
+def _indexer():
     settings = load_settings({"NEWSWIRE_INDEX_ALIAS": f"test-{uuid.uuid4().hex[:8]}-stories"})
     indexer = Indexer(settings)
     indexer.es.cluster.health(wait_for_status="yellow", timeout="10s")
@@ -64,6 +63,28 @@ def indexer():
     indexer.es.indices.delete(index=f"{indexer.alias}-*", ignore_unavailable=True)
     indexer.es.options(ignore_status=404).indices.delete_index_template(name=f"{indexer.alias}-template")
     indexer.producer.flush(5)
+
+
+@pytest.fixture(scope="module")
+def indexer():
+    yield from _indexer()
+
+
+@pytest.fixture
+def own_indexer():
+    """A story store of its own, for a test whose tellings would otherwise join another test's story."""
+    yield from _indexer()
+
+GAS_TALKS_EN = {
+    "published": "2026-11-24T09:00:00Z",
+    "title": "Serbian minister Zoran Mladenovic says Belgrade gas talks will continue",
+    "text": "Serbia's energy minister Zoran Mladenovic said on Tuesday in Belgrade that talks with the European Union "
+            "on gas supplies would continue next week. Mladenovic said a deal could be signed before winter."}
+GAS_TALKS_HI = {
+    "published": "2026-11-24T11:30:00Z",
+    "title": "सर्बियाई मंत्री ज़ोरान म्लादेनोविच ने कहा, बेलग्रेड में गैस वार्ता जारी रहेगी",
+    "text": "सर्बिया के ऊर्जा मंत्री ज़ोरान म्लादेनोविच ने मंगलवार को बेलग्रेड में कहा कि गैस आपूर्ति पर यूरोपीय संघ के साथ "
+            "बातचीत अगले सप्ताह जारी रहेगी। म्लादेनोविच ने कहा कि सर्दियों से पहले समझौता हो सकता है।"}
 
 
 def _story_ids(indexer, ids: list[str]) -> dict[str, str]:
@@ -115,22 +136,33 @@ def test_a_replica_that_loses_the_band_race_joins_the_winners_story(indexer):
 def test_a_hindi_telling_takes_the_english_tellings_spelling_of_a_name_no_table_knows(indexer):
     """The Hindi page can only transliterate the minister's name ("Zoran Mladenovich"); once it joins the story of
     the English telling, its people facet and mentions carry the English spelling, as Kibana groups by it."""
-    english = {"id": "gas-talks-en", "published": "2026-11-24T09:00:00Z",
-               "title": "Serbian minister Zoran Mladenovic says Belgrade gas talks will continue",
-               "text": "Serbia's energy minister Zoran Mladenovic said on Tuesday in Belgrade that talks with the "
-                       "European Union on gas supplies would continue next week. Mladenovic said a deal could be "
-                       "signed before winter."}
-    hindi = {"id": "gas-talks-hi", "published": "2026-11-24T11:30:00Z",
-             "title": "सर्बियाई मंत्री ज़ोरान म्लादेनोविच ने कहा, बेलग्रेड में गैस वार्ता जारी रहेगी",
-             "text": "सर्बिया के ऊर्जा मंत्री ज़ोरान म्लादेनोविच ने मंगलवार को बेलग्रेड में कहा कि गैस आपूर्ति पर "
-                     "यूरोपीय संघ के साथ बातचीत अगले सप्ताह जारी रहेगी। म्लादेनोविच ने कहा कि सर्दियों से पहले "
-                     "समझौता हो सकता है।"}
-    hindi_doc = _enriched(hindi)
+    hindi_doc = _enriched({"id": "gas-talks-hi", **GAS_TALKS_HI})
     alone = [e for e in hindi_doc["entities"] if e["type"] == "PER"]
     assert {e["canonical"] for e in alone} == {"Zoran Mladenovich"} and alone[0]["transliterated"]
-    indexer.index_batch([_Message(orjson.dumps(_enriched(english)), 10)])
+    indexer.index_batch([_Message(orjson.dumps(_enriched({"id": "gas-talks-en", **GAS_TALKS_EN})), 10)])
     indexer.index_batch([_Message(orjson.dumps(hindi_doc), 11)])
     source = indexer.es.get(index=indexer.alias, id="gas-talks-hi", realtime=True)["_source"]
     assert source["story_id"] == "gas-talks-en"
     assert source["people"] == ["Zoran Mladenovic"]
     assert {e["canonical"] for e in source["entities"] if e["type"] == "PER"} == {"Zoran Mladenovic"}
+
+
+def test_a_hindi_telling_indexed_first_takes_the_spelling_of_the_english_telling_that_joins_it(own_indexer):
+    """The other order: the Hindi page starts the story with its transliteration; when the English telling
+    joins, the Hindi page is updated in place to the English spelling, and a re-delivery of the English page
+    changes nothing more."""
+    linked_before = STORY_NAMES_LINKED.labels("index")._value.get()
+    own_indexer.index_batch([_Message(orjson.dumps(_enriched({"id": "gas-talks-hi", **GAS_TALKS_HI})), 20)])
+    first = own_indexer.es.get(index=own_indexer.alias, id="gas-talks-hi", realtime=True)["_source"]
+    assert first["people"] == ["Zoran Mladenovich"]
+    english = orjson.dumps(_enriched({"id": "gas-talks-en", **GAS_TALKS_EN}))
+    own_indexer.index_batch([_Message(english, 21)])
+    source = own_indexer.es.get(index=own_indexer.alias, id="gas-talks-hi", realtime=True)["_source"]
+    assert source["story_id"] == "gas-talks-hi"
+    assert source["people"] == ["Zoran Mladenovic"]
+    people = [e for e in source["entities"] if e["type"] == "PER"]
+    assert {e["canonical"] for e in people} == {"Zoran Mladenovic"} and not any(e["transliterated"] for e in people)
+    assert source["title"] == first["title"] and source["body"] == first["body"]  # a partial update
+    assert STORY_NAMES_LINKED.labels("index")._value.get() == linked_before + 1
+    own_indexer.index_batch([_Message(english, 21)])
+    assert STORY_NAMES_LINKED.labels("index")._value.get() == linked_before + 1

@@ -7,6 +7,8 @@ makes pages of consecutive sentence ids (PAGE_IDS ids of one language and id pre
 is one page); `sentence_level` gives the same rows tagged each alone, without the page pass.
 With --held-out only the rows the trainer kept out of training are scored (dev splits, one IJCNLP-08
 row in ten, see workers/training/entities.py), so a training file can be used for measuring.
+Predictions are put into a set's documented annotation form before scoring (SET_CONVENTIONS: IJCNLP-08 merges
+adjacent same-type entities).
 """
 
 from __future__ import annotations
@@ -81,12 +83,35 @@ def _tag_rows(rows: list[dict], tagger: str | None) -> tuple[list[list[tuple]], 
     return alone, on_page
 
 
+def merge_adjacent(spans: list[tuple]) -> list[tuple]:
+    """Adjacent spans of one type as one span: IJCNLP-08's tags had no B-/I- prefixes, so its gold merges
+    adjacent same-type entities (../shared/data/README.md), and a prediction is scored in the same form."""
+    merged: list[tuple] = []
+    for start, end, entity_type in sorted(spans):
+        if merged and merged[-1][1] == start and merged[-1][2] == entity_type:
+            merged[-1] = (merged[-1][0], end, entity_type)
+        else:
+            merged.append((start, end, entity_type))
+    return merged
+
+
+# A data set's annotation conventions that predictions are put into before scoring, by row id prefix.
+SET_CONVENTIONS = {"ijcnlp08-": merge_adjacent}
+
+
+def _in_set_convention(row: dict, spans: list[tuple]) -> list[tuple]:
+    for prefix, convention in SET_CONVENTIONS.items():
+        if row["id"].startswith(prefix):
+            return convention(spans)
+    return spans
+
+
 def _count(selected: list[dict], tagged: list[list[tuple]]) -> tuple[dict[str, Counter], dict[str, Counter]]:
     """True positives, predicted and gold spans overall and per type (first), per language (second)."""
     counts = {"all": Counter(), **{t: Counter() for t in TYPES}}
     per_lang: dict[str, Counter] = {}
     for row, spans in zip(selected, tagged, strict=True):
-        predicted = {(s, e, t) for s, e, t in spans if t in TYPES}
+        predicted = {(s, e, t) for s, e, t in _in_set_convention(row, spans) if t in TYPES}
         gold = {(e["start"], e["end"], e["type"]) for e in row["entities"] if e["type"] in TYPES}
         lang = per_lang.setdefault(row["lang"], Counter())
         for bucket in (counts["all"], lang):

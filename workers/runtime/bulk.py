@@ -42,7 +42,8 @@ def backoff_seconds(attempt: int) -> float:
 class Item:
     """One consumed record on its way into the index."""
 
-    __slots__ = ("message", "page_id", "source", "signature", "attempts", "raw_timestamp_ms", "indexed", "replaced")
+    __slots__ = ("message", "page_id", "source", "signature", "attempts", "raw_timestamp_ms", "indexed", "replaced",
+                 "story_pages")
 
     def __init__(self, message, doc: dict):
         self.message = message
@@ -53,6 +54,7 @@ class Item:
         self.attempts = 0  # failures that were this document's own
         self.indexed = False
         self.replaced = False  # the engine had a document with this id before
+        self.story_pages: tuple[str, ...] = ()  # the pages of its story it was compared with (indexer)
 
 
 def _document_body(item: Item) -> bytes:

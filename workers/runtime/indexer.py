@@ -20,7 +20,9 @@ Guarantees:
 - Stories across languages: each page with an embedding gets `story_id` from the story store
   (workers/runtime/story_store.py), the same for tellings of one story in any language; new stories are counted
   per language (`newswire_stories_total`); a page that joins a story takes the story's Latin-script names for the
-  names it could only transliterate (एलन मस्क → "Elon Musk" where its English telling names him).
+  names it could only transliterate (एलन मस्क → "Elon Musk" where its English telling names him), and the
+  story's pages it was compared with take its names in turn, by partial update (a Hindi telling indexed first;
+  `newswire_story_names_linked_total`).
 - Near-duplicates: each page gets `cluster_id` (its story's first copy) and `is_duplicate` from the dedup store
   (workers/runtime/dedup_store.py); a first copy keeps the ids and count of its copies. Documents are written
   whole with `index` (an `update` + upsert costs the engine a read and a merge per document); a first copy that
@@ -44,7 +46,7 @@ from workers.runtime.deadletter import DeadLetterReporter
 from workers.runtime.health import Health, kafka_check, serve
 from workers.runtime.kafka import client_config, producer_config
 from workers.runtime.lag import LagMonitor
-from workers.runtime.metrics import DUPLICATES, PAUSED, PAUSED_SECONDS, STAGE_DURATION, STORIES
+from workers.runtime.metrics import DUPLICATES, PAUSED, PAUSED_SECONDS, STAGE_DURATION, STORIES, STORY_NAMES_LINKED
 from workers.runtime.outage import PAUSE_REASONS
 from workers.runtime.search import ensure_index, make_client
 from workers.runtime.story_store import StoryStore
@@ -132,6 +134,7 @@ class Indexer:
         self._assign_clusters(pending)
         self._assign_stories(pending)
         self.bulk.index(pending)
+        self.bulk.call(functools.partial(self._link_earlier_tellings, pending), "story names")
         replaced_heads = [item.page_id for item in pending if item.replaced and not item.source["is_duplicate"]]
         if replaced_heads:
             self.bulk.call(functools.partial(self._restore_copy_lists, replaced_heads), "copy count")
@@ -167,8 +170,42 @@ class Indexer:
             item.source["story_id"] = decision.story_id if decision else item.page_id
             if decision and decision.names:
                 item.source = pipeline.link_story_names(item.source, decision.names)
+            item.story_pages = decision.pages if decision else ()
             if decision is None or decision.is_new:
                 STORIES.labels(STAGE, item.source["lang"]).inc()
+
+    def _link_earlier_tellings(self, items: list[Item], attempts: int = 3) -> None:
+        """The other direction of `_assign_stories`: the story's pages a new telling was compared with take its
+        names for the names they could only transliterate (a Hindi telling indexed before its English one), in
+        a partial update with optimistic concurrency (a replica or a re-delivery may write the same page)."""
+        lent: dict[str, set[str]] = {}
+        for item in items:
+            names = {entity["canonical"] for entity in item.source.get("entities") or [] if not entity.get("transliterated")}
+            if item.indexed and item.story_pages and names:
+                for page_id in item.story_pages:
+                    lent.setdefault(page_id, set()).update(names)
+        fields = ["entities", "people", "organisations", "places"]
+        for _ in range(attempts):
+            if not lent:
+                return
+            docs = self.es.mget(index=self.alias, ids=sorted(lent), source_includes=fields, realtime=True)["docs"]
+            retry = {}
+            for doc in docs:
+                if not doc.get("found"):
+                    continue
+                linked = pipeline.link_story_names(doc["_source"], frozenset(lent[doc["_id"]]))
+                if linked is doc["_source"]:
+                    continue
+                response = self.es.options(ignore_status=(404, 409)).update(  # 404: deleted since the read
+                    index=doc["_index"], id=doc["_id"], doc={field: linked[field] for field in fields},
+                    if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"])
+                if response.meta.status == 409:
+                    retry[doc["_id"]] = lent[doc["_id"]]
+                elif response.meta.status < 300:
+                    STORY_NAMES_LINKED.labels(STAGE).inc()
+            lent = retry
+        if lent:
+            log.info("story names: %d earlier pages kept changing; left as they are", len(lent))
 
     def _restore_copy_lists(self, head_ids: list[str]) -> None:
         """Re-indexing a first copy wrote an empty copy list: rebuild it from the copies, which name their

@@ -40,6 +40,10 @@ PAUSED_SECONDS = Counter(
 DUPLICATES = Counter("newswire_duplicates", "Pages indexed as a copy of an earlier story (near-duplicates).", ["stage"])
 STORIES = Counter("newswire_stories", "Stories started: pages that joined no earlier telling, by the page's language.",
                   ["stage", "lang"])
+STORY_NAMES_LINKED = Counter(
+    "newswire_story_names_linked",
+    "Earlier pages of a story whose transliterated names took a later telling's spelling (partial updates).",
+    ["stage"])
 ENCODER_INFO = Gauge(
     "newswire_encoder_info",
     "1 for the shared encoder's inference runtime, precision (bf16 on matrix units, fp32 fallback) and CPU instruction set.",

@@ -43,11 +43,17 @@ class StoryDecision:
     # Canonical entity names of the story's pages this page was compared with (none for a new story): the
     # indexer links transliterated names to them (workers/stages/enrich/canonical.py, story_counterparts).
     names: frozenset[str] = frozenset()
+    # Those pages: the indexer links their transliterated names to this page's names in turn.
+    pages: tuple[str, ...] = ()
 
 
-def _story_names(page_id: str, story_id: str, keys, owners: dict[str, dict], known: dict[str, story.Features]):
-    pages = {owner["page_id"] for key in keys if (owner := owners.get(key)) and owner["story_id"] == story_id}
-    return frozenset().union(*(known[page].entities for page in sorted(pages - {page_id}) if page in known))
+def _decision(page_id: str, story_id: str, similarity: float, keys, owners: dict[str, dict],
+              known: dict[str, story.Features], is_new: bool = False) -> StoryDecision:
+    pages = sorted({owner["page_id"] for key in keys if (owner := owners.get(key)) and owner["story_id"] == story_id}
+                   - {page_id})
+    compared = tuple(page for page in pages if page in known)
+    names = frozenset().union(*(known[page].entities for page in compared))
+    return StoryDecision(story_id, is_new, similarity, names, compared)
 
 
 class StoryStore(GenerationStore):
@@ -82,8 +88,8 @@ class StoryStore(GenerationStore):
         claims: dict[str, str] = {}  # band key -> the page of this batch claiming it
         for page_id, value in items:
             story_id, similarity = story.decide(page_id, value, keys[page_id], owners, known)
-            decisions[page_id] = StoryDecision(story_id, story_id == page_id and similarity == 0.0, similarity,
-                                               _story_names(page_id, story_id, keys[page_id], owners, known))
+            decisions[page_id] = _decision(page_id, story_id, similarity, keys[page_id], owners, known,
+                                           is_new=story_id == page_id and similarity == 0.0)
             known[page_id] = value  # later pages of this batch compare with it
             for key in keys[page_id]:
                 if key not in owners:
@@ -104,14 +110,14 @@ class StoryStore(GenerationStore):
             story_id, similarity = story.decide(page_id, features[page_id], keys[page_id], winners, known)
             if story_id != page_id:
                 moved[page_id] = story_id
-                decisions[page_id] = StoryDecision(story_id, False, similarity,
-                                                   _story_names(page_id, story_id, keys[page_id], winners, known))
+                decisions[page_id] = _decision(page_id, story_id, similarity, keys[page_id], winners, known)
         if not moved:
             return
         changed = set(moved)
         for page_id, decision in list(decisions.items()):
             if decision.story_id in moved and page_id not in moved:  # joined a story of this batch that moved
-                decisions[page_id] = StoryDecision(moved[decision.story_id], False, decision.similarity, decision.names)
+                decisions[page_id] = StoryDecision(moved[decision.story_id], False, decision.similarity, decision.names,
+                                                   decision.pages)
                 changed.add(page_id)
         repoint = []
         for key, page_id in claims.items():

@@ -15,7 +15,7 @@ from collections import Counter
 from workers.stages.clean import boilerplate as bp
 from workers.stages.clean.limits import Deadline
 from workers.stages.clean.normalize import join_paragraphs, normalise_text
-from workers.stages.clean.text_lines import BREAK, CONTENT, NOISE, STAMP, ScrapedLine, choose_body, shipped_model
+from workers.stages.clean.text_lines import BREAK, CONTENT, NOISE, STAMP, ScrapedLine, best_run, choose_body, shipped_model
 from workers.types import CleanedPage
 
 # Longest line (in words) still taken for a caption, a related-link headline, a timestamp or a promo line.
@@ -108,19 +108,8 @@ def _weight(line: ScrapedLine) -> float:
 
 
 def rule_block(lines: list[ScrapedLine]) -> tuple[int, int]:
-    """(start, end) of the highest-scoring contiguous run (maximum subarray), never across a BREAK line."""
-    best_score, best_range = 0.0, (0, 0)
-    run_score, run_start = 0.0, 0
-    for index, line in enumerate(lines):
-        if line.kind == BREAK:
-            run_score, run_start = 0.0, index + 1
-            continue
-        run_score += _weight(line)
-        if run_score <= 0:
-            run_score, run_start = 0.0, index + 1
-        elif run_score > best_score:
-            best_score, best_range = run_score, (run_start, index + 1)
-    return best_range
+    """(start, end) of the rules' highest-scoring contiguous run, never across a BREAK line."""
+    return best_run(lines, [_weight(line) for line in lines])
 
 
 def rule_body(lines: list[ScrapedLine]) -> list[str]:

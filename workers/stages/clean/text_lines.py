@@ -159,6 +159,23 @@ def shipped_model() -> LineModel:
     return LineModel.from_file()
 
 
+def best_run(lines: list[ScrapedLine], weights: list[float]) -> tuple[int, int]:
+    """(start, end) of the contiguous run of lines with the largest positive sum of weights (maximum
+    subarray), never across a BREAK line; (0, 0) when no run is positive."""
+    best_score, best_range = 0.0, (0, 0)
+    run_score, run_start = 0.0, 0
+    for index, (line, weight) in enumerate(zip(lines, weights)):
+        if line.kind == BREAK:
+            run_score, run_start = 0.0, index + 1
+            continue
+        run_score += weight
+        if run_score <= 0:
+            run_score, run_start = 0.0, index + 1
+        elif run_score > best_score:
+            best_score, best_range = run_score, (run_start, index + 1)
+    return best_range
+
+
 def choose_body(title: str, lines: list[ScrapedLine], block: tuple[int, int], model: LineModel) -> list[str]:
     """Content lines of the contiguous run with the largest weight (never across a break), where a
     paragraph-shaped line of the rules' block weighs its length as in the rules (their strongest evidence is
@@ -168,21 +185,9 @@ def choose_body(title: str, lines: list[ScrapedLine], block: tuple[int, int], mo
     probabilities = model.probabilities(line_features(title, lines, block))
     start, end = block
     protected = [start <= i < end and bp.is_paragraph_shaped(line.text) for i, line in enumerate(lines)]
-    best_score, best_range = 0.0, (0, 0)
-    run_score, run_start = 0.0, 0
-    for index, (line, probability) in enumerate(zip(lines, probabilities)):
-        if line.kind == BREAK:
-            run_score, run_start = 0.0, index + 1
-            continue
-        if protected[index]:
-            run_score += len(line.text)
-        elif line.kind != NOISE:
-            run_score += (2 * probability - 1) * len(line.text)
-        if run_score <= 0:
-            run_score, run_start = 0.0, index + 1
-        elif run_score > best_score:
-            best_score, best_range = run_score, (run_start, index + 1)
-    first, last = best_range
+    weights = [len(line.text) if shielded else 0.0 if line.kind == NOISE else (2 * probability - 1) * len(line.text)
+               for line, probability, shielded in zip(lines, probabilities, protected)]
+    first, last = best_run(lines, weights)
     # the run does not start or end on a short line outside the rules' block: the model's gain there is
     # a fraction of a short line's length, and on small pages a menu entry next to the article wins it
     while first < last and not (start <= first < end or bp.is_paragraph_shaped(lines[first].text)):
