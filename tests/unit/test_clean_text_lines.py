@@ -103,3 +103,14 @@ def test_training_reproduces_the_shipped_weights(tmp_path):
     args = type("Args", (), {"data_dir": None, "cv": 0, "out": str(out), "json": False})()
     assert text_lines.run(args) == 0
     assert out.read_bytes() == MODEL_PATH.read_bytes()
+
+
+def test_a_scrape_with_more_lines_than_the_scorer_takes_gets_the_rules_body(monkeypatch):
+    from workers.stages.clean import text
+
+    raw = "\n\n".join(["Title", PARAGRAPH_1, "Ten short teaser lines follow", PARAGRAPH_2]) + "\n"
+    title, lines, _ = scrape_lines(raw)
+    monkeypatch.setattr(text, "shipped_model", lambda: constant_model(-30.0))  # would drop the short line
+    assert "Ten short teaser lines follow" not in text.clean_text(raw).body
+    monkeypatch.setattr(text, "MAX_SCORED_LINES", len(lines) - 1)
+    assert text.clean_text(raw).body.split("\n\n") == rule_body(lines)

@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from workers.stages.clean import boilerplate as bp
+from workers.stages.clean.limits import Deadline
 
 # STAMP: a live blog's clock stamp, which costs in the block selection like any short line (between the
 # headlines of a link list it keeps the run out of the list) but is not article text.
@@ -39,6 +40,7 @@ MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "cleaning" / "text
 
 # Lines on each side that the neighbourhood features look at.
 WINDOW = 5
+DEADLINE_CHECK_EVERY = 500
 # A line the rules left out joins the body from this probability (the classifier's decision threshold); a
 # line of the rules' block leaves it only below REMOVE_BELOW, when the model is confident. REMOVE_BELOW was
 # chosen between 0.5 and 0.25 with grouped cross-validation (`newswire train text-lines --cv 5`; model card).
@@ -85,7 +87,8 @@ def _distance_to_nearest(flags: list[bool]) -> list[int]:
     return distance
 
 
-def line_features(title: str, lines: list[ScrapedLine], block: tuple[int, int]) -> list[list[float]]:
+def line_features(title: str, lines: list[ScrapedLine], block: tuple[int, int],
+                  deadline: Deadline | None = None) -> list[list[float]]:
     """One feature vector per line (FEATURE_NAMES order); `block` is the rules' (start, end) range."""
     n = len(lines)
     start, end = block
@@ -107,6 +110,8 @@ def line_features(title: str, lines: list[ScrapedLine], block: tuple[int, int]) 
 
     vectors = []
     for i, line in enumerate(lines):
+        if deadline is not None and i % DEADLINE_CHECK_EVERY == 0:
+            deadline.check()
         text = texts[i]
         tokens = bp.tokens(text)
         words = text.split()
@@ -176,13 +181,14 @@ def best_run(lines: list[ScrapedLine], weights: list[float]) -> tuple[int, int]:
     return best_range
 
 
-def choose_body(title: str, lines: list[ScrapedLine], block: tuple[int, int], model: LineModel) -> list[str]:
+def choose_body(title: str, lines: list[ScrapedLine], block: tuple[int, int], model: LineModel,
+                deadline: Deadline | None = None) -> list[str]:
     """Content lines of the contiguous run with the largest weight (never across a break), where a
     paragraph-shaped line of the rules' block weighs its length as in the rules (their strongest evidence is
     never overruled), a noise line nothing, and any other line (2p - 1) times its length. In the run, a line
     of the rules' block is kept unless the model is confident it is not article text (p below
     REMOVE_BELOW); a line the rules left out needs p of at least KEEP_PROBABILITY."""
-    probabilities = model.probabilities(line_features(title, lines, block))
+    probabilities = model.probabilities(line_features(title, lines, block, deadline))
     start, end = block
     protected = [start <= i < end and bp.is_paragraph_shaped(line.text) for i, line in enumerate(lines)]
     weights = [len(line.text) if shielded else 0.0 if line.kind == NOISE else (2 * probability - 1) * len(line.text)
