@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from workers import __version__
 from workers.envelope import decode_raw_record
 from workers.stages import analysis
 from workers.stages import classify as classify_stage
@@ -30,7 +29,7 @@ from workers.stages.enrich.canonical import story_counterparts
 from workers.types import Page, to_dict
 
 DOC_VERSION = 1
-CLEAN_VERSION = getattr(clean_stage, "CLEANER_VERSION", __version__)
+CLEAN_VERSION = clean_stage.CLEANER_VERSION
 
 
 def clean_page(page: Page, raw_timestamp_ms: int | None = None) -> dict:

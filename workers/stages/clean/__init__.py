@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import re
 
+from workers import __version__
 from workers.stages.clean.html import clean_html
 from workers.stages.clean.limits import CleanError, check_size, max_bytes, time_limit, timeout_seconds
 from workers.stages.clean.normalize import decode_page, sanitise
 from workers.stages.clean.text import clean_text
+from workers.stages.clean.text_lines import shipped_model
 from workers.types import CleanedPage
 
-__all__ = ["CleanError", "clean"]
+__all__ = ["CLEANER_VERSION", "CleanError", "clean"]
+
+# What a document records as `models.clean`: the package's version and the text-scrape line scorer's weights.
+CLEANER_VERSION = f"{__version__}+{shipped_model().version}"
 
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
 _TEXT_TYPES = {"text/plain"}
