@@ -114,3 +114,21 @@ def test_a_scrape_with_more_lines_than_the_scorer_takes_gets_the_rules_body(monk
     assert "Ten short teaser lines follow" not in text.clean_text(raw).body
     monkeypatch.setattr(text, "MAX_SCORED_LINES", len(lines) - 1)
     assert text.clean_text(raw).body.split("\n\n") == rule_body(lines)
+
+
+def test_a_tag_strip_is_the_title_then_one_line_per_block_without_scripts():
+    from workers.evaluation.extract import tag_strip, text_scrape
+
+    html = ("<html><head><title>Plan approved</title><style>p {}</style></head><body>"
+            "<nav><a href='/'>Home</a> <a href='/w'>World</a></nav><script>var x = 1;</script>"
+            "<p>The council <b>approved</b> the plan.</p><ul><li>One</li><li>Two</li></ul></body></html>")
+    assert tag_strip(html).split("\n\n") == ["Plan approved", "Home World", "The council approved the plan.", "One", "Two"]
+    assert text_scrape({"html": html, "derived_page_text": "Own scrape"}) == "Own scrape"
+    assert text_scrape({"html": html}) == tag_strip(html)
+
+
+def test_the_text_rules_baseline_is_the_rules_body_of_the_same_scrape():
+    from workers.evaluation.extract import BASELINES
+
+    raw = "\n\n".join(["Title", PARAGRAPH_1, "A short sub-heading", PARAGRAPH_2])
+    assert BASELINES["text-rules"]({"derived_page_text": raw}).split("\n\n") == [PARAGRAPH_1, "A short sub-heading", PARAGRAPH_2]

@@ -3,7 +3,10 @@
 Rows with `gold_text`: bag-of-tokens precision, recall and F1 per page (tokens are `\\w+` runs, lower-cased,
 multiset overlap), averaged over pages. Rows with `must_include`/`must_exclude` instead: the share of snippets
 found (include_recall) and the share of boilerplate snippets kept out (exclude_avoided), over all snippets.
-`--input text` feeds each row's `derived_page_text` as text/plain instead of its HTML.
+`--input text` feeds each row's text scrape as text/plain instead of its HTML: its `derived_page_text`, or for a
+set without one a naive tag-strip of its HTML in the same shape (`tag_strip`). `--baseline trafilatura` scores
+plain `trafilatura.extract(html)` on the same rows, `--baseline text-rules` the text cleaner's line rules alone
+(without the learnt line scorer) on the same scrapes.
 
 `--cv K` scores the HTML path with its safety-net thresholds chosen by grouped cross-validation: the rows are
 split into K folds by URL host (no site in two folds), the thresholds for each fold are chosen on the other
@@ -24,8 +27,9 @@ import orjson
 
 from workers.datasets import read_jsonl
 from workers.stages.clean import CleanError, clean
-from workers.stages.clean.html import net_candidates
-from workers.stages.clean.normalize import sanitise
+from workers.stages.clean.html import net_candidates, parse_html
+from workers.stages.clean.normalize import join_paragraphs, sanitise
+from workers.stages.clean.text import rule_body, scrape_lines
 from workers.stages.clean.safety_net import SafetyNet
 
 _TOKEN = re.compile(r"\w+")
@@ -34,7 +38,8 @@ _SPACES = re.compile(r"\s+")
 
 def add_arguments(parser) -> None:
     parser.add_argument("--input", choices=("html", "text"), default="html", help="page shape fed to the cleaner")
-    parser.add_argument("--baseline", choices=("trafilatura",), default=None, help="also score plain trafilatura.extract(html)")
+    parser.add_argument("--baseline", choices=("trafilatura", "text-rules"), default=None,
+                        help="also score plain trafilatura.extract(html), or (with --input text) the text cleaner's rules alone")
     parser.add_argument("--worst", type=int, default=0, help="print the N pages with the lowest F1")
     parser.add_argument("--cv", type=int, default=0, metavar="K",
                         help="HTML only: choose the safety net's thresholds by K-fold cross-validation grouped by URL host")
@@ -109,10 +114,53 @@ class Scores:
         return result
 
 
+_BLOCK_TAGS = frozenset((
+    "address article aside blockquote body br caption dd details dialog div dl dt fieldset figcaption figure "
+    "footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol option p pre section select table td textarea th "
+    "title tr ul button label"
+).split())
+_SKIPPED_TAGS = frozenset(("script", "style", "noscript", "template", "head"))
+
+
+def tag_strip(html: str) -> str:
+    """A naive text scrape of a page: its <title>, then every text of the body, one line per block element,
+    navigation and link lists left in (the shape of fundus's `derived_page_text`)."""
+    tree = parse_html(html)
+    if tree is None:
+        return ""
+    parts: list[str] = []
+
+    def walk(element) -> None:
+        tag = element.tag if isinstance(element.tag, str) else None
+        if tag is None or tag in _SKIPPED_TAGS:
+            if element.tail:
+                parts.append(element.tail)
+            return
+        if tag in _BLOCK_TAGS:
+            parts.append("\n")
+        if element.text:
+            parts.append(element.text)
+        for child in element:
+            walk(child)
+        if tag in _BLOCK_TAGS:
+            parts.append("\n")
+        if element.tail:
+            parts.append(element.tail)
+
+    walk(tree)
+    lines = [" ".join(line.split()) for line in "".join(parts).split("\n")]
+    return "\n\n".join([" ".join((tree.findtext(".//title") or "").split())] + [line for line in lines if line])
+
+
+def text_scrape(row: dict) -> str:
+    """The row's text scrape: its own `derived_page_text`, else a tag-strip of its HTML."""
+    return row.get("derived_page_text") or tag_strip(row.get("html") or "")
+
+
 def _ours(row: dict, input_shape: str) -> str:
     try:
         if input_shape == "text":
-            return clean(row.get("derived_page_text") or "", "text/plain", row.get("url")).body
+            return clean(text_scrape(row), "text/plain", row.get("url")).body
         return clean(row.get("html") or "", "text/html", row.get("url")).body
     except CleanError:
         return ""
@@ -122,6 +170,14 @@ def _trafilatura(row: dict) -> str:
     import trafilatura
 
     return trafilatura.extract(row.get("html") or "") or ""
+
+
+def _text_rules(row: dict) -> str:
+    _, lines, _ = scrape_lines(text_scrape(row))
+    return join_paragraphs(rule_body(lines))
+
+
+BASELINES = {"trafilatura": _trafilatura, "text-rules": _text_rules}
 
 
 def _timed(function, *arguments) -> tuple[str, float]:
@@ -270,8 +326,11 @@ def run_cv(args) -> int:
 def run(args) -> int:
     if args.cv:
         if args.input != "html" or args.cv < 2:
-            raise SystemExit("--cv K needs K >= 2 and HTML input: the text-scrape cleaner has no thresholds to choose")
+            raise SystemExit("--cv K needs K >= 2 and HTML input; the text path's line scorer is cross-validated by "
+                             "`newswire train text-lines --cv K`")
         return run_cv(args)
+    if args.baseline == "text-rules" and args.input != "text":
+        raise SystemExit("--baseline text-rules needs --input text")
     ours, baseline = Scores(), Scores() if args.baseline else None
     lost = 0
     for row in read_jsonl(args.data, limit=args.limit):
@@ -280,7 +339,7 @@ def run(args) -> int:
         body, seconds = _timed(_ours, row, args.input)
         ours.add(row, body, seconds)
         if baseline is not None:
-            baseline_body, seconds = _timed(_trafilatura, row)
+            baseline_body, seconds = _timed(BASELINES[args.baseline], row)
             baseline.add(row, baseline_body, seconds)
             lost += _is_lost(row, body, baseline_body)
     result = ours.summary()

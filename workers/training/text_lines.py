@@ -1,7 +1,7 @@
 """Train the text-scrape line scorer (workers/models/cleaning/text_lines.json) on the extraction sets.
 
 Pages: fundus's `derived_page_text` (a naive tag-strip of each page, the text-scrape shape), and the same
-tag-strip (`tag_strip` below) of the HTML of the scrapinghub AEB and readability sets, which carry no text
+tag-strip (`workers.evaluation.extract.tag_strip`) of the HTML of the scrapinghub AEB and readability sets, which carry no text
 scrape of their own. A line is labelled article text when its whitespace-normalised, lower-cased text occurs
 in the page's `gold_text`. The logistic regression (scikit-learn, the [train] extra) weighs each line by its
 token count, since the score is bag-of-tokens F1.
@@ -20,55 +20,16 @@ from pathlib import Path
 import orjson
 
 from workers.datasets import read_jsonl, shared_data_dir
-from workers.evaluation.extract import bag_of_tokens_scores, host_folds
+from workers.evaluation.extract import bag_of_tokens_scores, host_folds, text_scrape
 from workers.stages.clean import boilerplate as bp
-from workers.stages.clean.html import parse_html
 from workers.stages.clean.text import rule_block, rule_body, scrape_lines
 from workers.stages.clean.text_lines import FEATURE_NAMES, MODEL_PATH, LineModel, choose_body, line_features
 
 VERSION = "text-lines-1"
-# (data set folder, whether its rows carry their own text scrape)
-TRAINING_SETS = (("extraction_fundus", True), ("extraction_scrapinghub_aeb", False), ("extraction_readability_testpages", False))
+# Sets with gold bodies; fundus rows carry their own text scrape, the others are tag-stripped (text_scrape).
+TRAINING_SETS = ("extraction_fundus", "extraction_scrapinghub_aeb", "extraction_readability_testpages")
 # L2 strength: scikit-learn's default, not tuned.
 REGULARISATION_C = 1.0
-
-_BLOCK_TAGS = frozenset((
-    "address article aside blockquote body br caption dd details dialog div dl dt fieldset figcaption figure "
-    "footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol option p pre section select table td textarea th "
-    "title tr ul button label"
-).split())
-_SKIPPED_TAGS = frozenset(("script", "style", "noscript", "template", "head"))
-
-
-def tag_strip(html: str) -> str:
-    """A naive text scrape of a page: its <title>, then every text of the body, one line per block element,
-    navigation and link lists left in (the shape of fundus's `derived_page_text`)."""
-    tree = parse_html(html)
-    if tree is None:
-        return ""
-    parts: list[str] = []
-
-    def walk(element) -> None:
-        tag = element.tag if isinstance(element.tag, str) else None
-        if tag is None or tag in _SKIPPED_TAGS:
-            if element.tail:
-                parts.append(element.tail)
-            return
-        if tag in _BLOCK_TAGS:
-            parts.append("\n")
-        if element.text:
-            parts.append(element.text)
-        for child in element:
-            walk(child)
-        if tag in _BLOCK_TAGS:
-            parts.append("\n")
-        if element.tail:
-            parts.append(element.tail)
-
-    walk(tree)
-    lines = [" ".join(line.split()) for line in "".join(parts).split("\n")]
-    return "\n\n".join([" ".join((tree.findtext(".//title") or "").split())] + [line for line in lines if line])
-
 
 def _squash(text: str) -> str:
     return " ".join(text.split()).lower()
@@ -76,7 +37,7 @@ def _squash(text: str) -> str:
 
 def load_pages(data_dir: Path) -> list[dict]:
     pages = []
-    for folder, has_scrape in TRAINING_SETS:
+    for folder in TRAINING_SETS:
         path = data_dir / folder / "pages.jsonl.gz"
         if not path.exists():
             print(f"skipping {path}: not found")
@@ -84,8 +45,7 @@ def load_pages(data_dir: Path) -> list[dict]:
         for row in read_jsonl(path):
             if not row.get("gold_text"):
                 continue
-            raw = row.get("derived_page_text") if has_scrape else tag_strip(row.get("html") or "")
-            title, lines, _ = scrape_lines(raw or "")
+            title, lines, _ = scrape_lines(text_scrape(row))
             if not lines:
                 continue
             gold = _squash(row["gold_text"])
