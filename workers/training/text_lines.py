@@ -1,10 +1,10 @@
 """Train the text-scrape line scorer (workers/models/cleaning/text_lines.json) on the extraction sets.
 
 Pages: fundus's `derived_page_text` (a naive tag-strip of each page, the text-scrape shape), and the same
-tag-strip (`workers.evaluation.extract.tag_strip`) of the HTML of the scrapinghub AEB and readability sets, which carry no text
-scrape of their own. A line is labelled article text when its whitespace-normalised, lower-cased text occurs
-in the page's `gold_text`. The logistic regression (scikit-learn, the [train] extra) weighs each line by its
-token count, since the score is bag-of-tokens F1.
+tag-strip (`workers.evaluation.extract.tag_strip`) of the HTML of the scrapinghub AEB and readability sets,
+which carry no text scrape of their own. A line is labelled article text when its whitespace-normalised,
+lower-cased text occurs in the page's `gold_text`. The logistic regression (scikit-learn, the [train] extra)
+weighs each line by its token count, since the score is bag-of-tokens F1.
 
 `--cv K` first reports grouped cross-validation: pages split into K folds by URL host (every page of a site
 in one fold, as `eval extract --cv`), the model fitted on the other folds, each left-out page scored with the
@@ -30,6 +30,7 @@ VERSION = "text-lines-1"
 TRAINING_SETS = ("extraction_fundus", "extraction_scrapinghub_aeb", "extraction_readability_testpages")
 # L2 strength: scikit-learn's default, not tuned.
 REGULARISATION_C = 1.0
+
 
 def _squash(text: str) -> str:
     return " ".join(text.split()).lower()
@@ -66,7 +67,8 @@ def fit(pages: list[dict]):
     labels = [label for page in pages for label in page["labels"]]
     weights = [weight for page in pages for weight in page["weights"]]
     # the bias is feature 0; scikit-learn's own intercept stays off so the file has one weight per feature
-    return LogisticRegression(C=REGULARISATION_C, max_iter=5000, fit_intercept=False).fit(features, labels, sample_weight=weights)
+    model = LogisticRegression(C=REGULARISATION_C, max_iter=5000, fit_intercept=False)
+    return model.fit(features, labels, sample_weight=weights)
 
 
 def _weights(fitted) -> list[float]:
