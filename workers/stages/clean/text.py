@@ -106,7 +106,7 @@ def classify_lines(lines: list[str], title: str, deadline: Deadline | None = Non
 def _weight(line: ScrapedLine) -> float:
     if line.kind == NOISE:
         return 0.0
-    if bp.is_paragraph_shaped(line.text):
+    if line.paragraph_shaped:
         return float(len(line.text))
     return -(SHORT_LINE_BASE_COST + SHORT_LINE_LENGTH_COST * len(line.text))
 

@@ -19,7 +19,7 @@ import operator
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from workers.stages.clean import boilerplate as bp
@@ -34,6 +34,12 @@ CONTENT, NOISE, BREAK, STAMP = "content", "noise", "break", "stamp"
 class ScrapedLine:
     text: str
     kind: str = CONTENT
+
+    @cached_property
+    def paragraph_shaped(self) -> bool:
+        """Running text (boilerplate.is_paragraph_shaped); the rules' weights, the line features and the body
+        choice all ask, so it is computed once per line."""
+        return bp.is_paragraph_shaped(self.text)
 
 
 MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "cleaning" / "text_lines.json"
@@ -93,7 +99,7 @@ def line_features(title: str, lines: list[ScrapedLine], block: tuple[int, int],
     n = len(lines)
     start, end = block
     texts = [line.text for line in lines]
-    paragraph = [bp.is_paragraph_shaped(text) for text in texts]
+    paragraph = [line.paragraph_shaped for line in lines]
     in_block = [start <= i < end for i in range(n)]
     chars = [len(text) for text in texts]
     occurrences = Counter(texts)
@@ -190,15 +196,15 @@ def choose_body(title: str, lines: list[ScrapedLine], block: tuple[int, int], mo
     REMOVE_BELOW); a line the rules left out needs p of at least KEEP_PROBABILITY."""
     probabilities = model.probabilities(line_features(title, lines, block, deadline))
     start, end = block
-    protected = [start <= i < end and bp.is_paragraph_shaped(line.text) for i, line in enumerate(lines)]
+    protected = [start <= i < end and line.paragraph_shaped for i, line in enumerate(lines)]
     weights = [len(line.text) if shielded else 0.0 if line.kind == NOISE else (2 * probability - 1) * len(line.text)
                for line, probability, shielded in zip(lines, probabilities, protected)]
     first, last = best_run(lines, weights)
     # the run does not start or end on a short line outside the rules' block: the model's gain there is
     # a fraction of a short line's length, and on small pages a menu entry next to the article wins it
-    while first < last and not (start <= first < end or bp.is_paragraph_shaped(lines[first].text)):
+    while first < last and not (start <= first < end or lines[first].paragraph_shaped):
         first += 1
-    while last > first and not (start <= last - 1 < end or bp.is_paragraph_shaped(lines[last - 1].text)):
+    while last > first and not (start <= last - 1 < end or lines[last - 1].paragraph_shaped):
         last -= 1
     return [
         line.text for index, line in enumerate(lines[first:last], first)
