@@ -25,6 +25,7 @@ from workers.stages import dedup as dedup_stage
 from workers.stages import embedding as embedding_stage
 from workers.stages import enrich as enrich_stage
 from workers.stages import language as language_stage
+from workers.stages import story
 from workers.stages.enrich.canonical import story_counterparts
 from workers.types import Page, to_dict
 
@@ -110,6 +111,18 @@ def link_story_names(document: dict, story_names: frozenset[str]) -> dict:
             "organisations": _names(linked, "ORG"), "places": _names(linked, "LOC")}
 
 
+def with_story_topic(document: dict, story_topic: dict[str, float]) -> dict:
+    """The index document filed under its story's category (story.story_topic of its tellings); the document
+    itself when that changes nothing."""
+    if not story_topic:
+        return document
+    label = story.story_label(story_topic)
+    score = round(float(story_topic[label]), 6)
+    if document.get("category") == label and document.get("category_score") == score:
+        return document
+    return {**document, "category": label, "category_score": score}
+
+
 def index_document(doc: dict, indexed_at: datetime | None = None) -> dict:
     """The Elasticsearch `_source` for a fully processed page (its `_id` is doc["page_id"])."""
     clean, entities = doc["clean"], doc.get("entities", [])
@@ -131,8 +144,12 @@ def index_document(doc: dict, indexed_at: datetime | None = None) -> dict:
         "lang": doc["language"]["code"],
         "script": doc["language"]["script"],
         "lang_mixed": doc["language"].get("mixed", False),
+        # `category` is the story's (the indexer sets it from every telling, `with_story_topic`); `page_category` and
+        # `topic_probabilities` stay what the classify stage said of this page alone.
         "category": doc["topic"]["label"],
         "category_score": doc["topic"]["score"],
+        "page_category": doc["topic"]["label"],
+        "topic_probabilities": doc["topic"].get("probabilities") or {},
         "entities": entities,
         "people": _names(entities, "PER"),
         "organisations": _names(entities, "ORG"),

@@ -7,6 +7,7 @@ from workers.datasets import read_jsonl, shared_data_dir
 from workers.evaluation import retrieval
 from workers.evaluation.topics import evaluate, expected_calibration_error, summarise
 from workers.stages import classify as stage
+from workers.stages import story
 from workers.stages.embedding import PAGE_TEXT_CHARS, embed_pages, page_text
 from workers.training import topics as trainer
 from workers.training.topics import EmbeddingCache, is_held_out
@@ -207,12 +208,17 @@ STORY_GROUPS = sorted({row["group"] for row in read_jsonl(STORY_PAIRS)})
 
 
 @pytest.fixture(scope="module")
-def story_labels() -> dict:
+def story_topics() -> dict:
     rows = list(read_jsonl(STORY_PAIRS))
     vectors = embed_pages([(row["title"], row["text"]) for row in rows])
     return {(row["group"], row["lang"]): (row["category"],
-                                          stage.classify(row["title"], row["text"], row["lang"], embedding=vector).label)
+                                          stage.classify(row["title"], row["text"], row["lang"], embedding=vector))
             for row, vector in zip(rows, vectors)}
+
+
+@pytest.fixture(scope="module")
+def story_labels(story_topics) -> dict:
+    return {key: (expected, topic.label) for key, (expected, topic) in story_topics.items()}
 
 
 @pytest.mark.parametrize("group", [pytest.param(g, marks=pytest.mark.xfail(strict=True, reason="known miss"))
@@ -221,6 +227,15 @@ def test_the_same_story_in_hindi_and_english_gets_the_same_category(story_labels
     """Stories written for this test, each told in Hindi and in English (tests/fixtures/story_pairs.jsonl)."""
     (expected, english), (_, hindi) = story_labels[(group, "en")], story_labels[(group, "hi")]
     assert english == hindi == expected
+
+
+@pytest.mark.parametrize("group", STORY_GROUPS)
+def test_a_story_told_in_hindi_and_english_is_filed_under_its_category(story_topics, group):
+    """What the index stage files both tellings under once they share a story (workers/runtime/indexer.py): the
+    mean of their own distributions. This is what settles the known miss above."""
+    (expected, english), (_, hindi) = story_topics[(group, "en")], story_topics[(group, "hi")]
+    mean = story.story_topic([english.probabilities, hindi.probabilities])
+    assert max(mean, key=mean.get) == expected
 
 
 def test_each_hindi_story_finds_its_english_telling_first():

@@ -117,3 +117,51 @@ def test_a_page_joining_a_story_takes_its_latin_names_for_transliterated_ones():
     assert linked["places"] == ["Belgrade"] and document["people"] == ["Zoran Mladenovich"]  # a new document
     assert pipeline.link_story_names(document, frozenset({"Serbia"})) is document
     assert pipeline.link_story_names(linked, frozenset({"Zoran Mladenovic"})) is linked  # nothing left to link
+
+
+def test_a_storys_topic_is_the_mean_of_its_tellings_distributions():
+    hindi = {"world": 0.30, "politics": 0.65, "tech": 0.02, "other": 0.03}
+    english = {"world": 0.85, "politics": 0.10, "tech": 0.03, "other": 0.02}
+    mean = story.story_topic([hindi, english])
+    assert mean == pytest.approx({"world": 0.575, "politics": 0.375, "tech": 0.025, "other": 0.025})
+    assert story.story_topic([hindi]) == pytest.approx(hindi)
+    assert story.story_topic([{"world": 1.0}, {"tech": 1.0}]) == {"tech": 0.5, "world": 0.5}  # a missing label is 0
+
+
+def test_story_features_keep_the_pages_own_topic_and_read_features_written_without_one():
+    value = story.features(BASE, places=["Geneva"], published="2026-11-24T09:00:00Z",
+                           topic={"world": 0.7, "politics": 0.3})
+    data = story.features_to_json(value)
+    assert story.features_from_json(data).topic == {"politics": 0.3, "world": 0.7}
+    older = {key: field for key, field in data.items() if key != "topic"}
+    assert story.features_from_json(older).topic is None
+    assert "topic" not in story.features_to_json(story.features_from_json(older))
+
+
+def test_a_page_of_a_story_is_filed_under_the_storys_category_and_keeps_its_own():
+    own = {"world": 0.30, "politics": 0.65, "other": 0.05}
+    document = pipeline.index_document({
+        "page_id": "hi-1", "clean": {"title": "शीर्षक", "body": "पाठ"}, "language": {"code": "hi", "script": "Deva"},
+        "topic": {"label": "politics", "score": 0.65, "probabilities": own}, "models": {}})
+    assert (document["category"], document["page_category"], document["topic_probabilities"]) == ("politics", "politics", own)
+    filed = pipeline.with_story_topic(document, {"world": 0.575, "politics": 0.375, "other": 0.05})
+    assert (filed["category"], filed["category_score"]) == ("world", 0.575)
+    assert (filed["page_category"], filed["topic_probabilities"]) == ("politics", own)
+    assert pipeline.with_story_topic(filed, {"world": 0.575, "politics": 0.375, "other": 0.05}) is filed
+    assert pipeline.with_story_topic(document, {}) is document
+
+
+def test_the_topic_eval_scores_tellings_under_their_storys_category():
+    from workers.evaluation.topics import story_scores
+    from workers.types import Topic
+
+    def topic(world, politics):
+        return Topic(label="world" if world > politics else "politics", score=max(world, politics),
+                     probabilities={"world": world, "politics": politics})
+
+    rows = [{"label": "world", "lang": "en", "pair": "a"}, {"label": "world", "lang": "hi", "pair": "a"},
+            {"label": "politics", "lang": "en", "pair": "b"}, {"label": "politics", "lang": "hi", "pair": ""}]
+    topics = [topic(0.9, 0.1), topic(0.4, 0.6), topic(0.2, 0.8), topic(0.7, 0.3)]
+    result = story_scores(rows, topics, "pair")
+    assert (result["stories"], result["agreement_pages"]) == (1, 0.0)  # "b" has one telling, the last row none
+    assert result["accuracy"] == 0.75  # the Hindi telling of "a" is filed as world; the last row stays wrong

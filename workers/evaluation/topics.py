@@ -2,6 +2,9 @@
 
 Input per row: `title` + `text` where present; rows whose `label` is null are skipped. `--held-out` keeps only
 the rows the trainer held out of that file (the fixed hash split), for files the shipped model was trained on.
+`--stories FIELD`: rows with the same non-empty FIELD (e.g. `flores_index_id`, parallel sentences) are tellings
+of one story; the result also scores every row under its story's category, as the index stage files it
+(story.story_topic, the mean of the tellings' distributions), and the share of stories whose tellings agree.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import orjson
 from workers.datasets import read_jsonl
 from workers.stages import classify as classify_stage
 from workers.stages import embedding as embedding_stage
+from workers.stages import story
 
 BATCH = 32  # the stream stage's batch size
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--held-out", action="store_true", help="score only the trainer's held-out rows of this file")
+    parser.add_argument("--stories", metavar="FIELD", default="",
+                        help="rows sharing this field's value are tellings of one story: also score story categories")
 
 
 def macro_scores(gold: list[str], predicted: list[str]) -> tuple[float, dict[str, dict]]:
@@ -89,7 +95,28 @@ def labelled_rows(path: str | Path, limit: int | None = None, held_out_only: boo
     return [row for row in rows if is_held_out(row)] if held_out_only else rows
 
 
-def evaluate(rows: list[dict]) -> dict:
+def story_scores(rows: list[dict], topics: list, field: str) -> dict:
+    """Rows scored under their story's category (stories of two or more tellings; `stories` counts them);
+    `agreement_pages` is the share of them whose tellings get one label page by page (filed by story, all do)."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        if row.get(field) not in (None, ""):
+            groups[str(row[field])].append(i)
+    labels = [topic.label for topic in topics]
+    scores = [topic.score for topic in topics]
+    told = [members for members in groups.values() if len(members) > 1]
+    for members in told:
+        mean = story.story_topic([topics[i].probabilities for i in members])
+        label = story.story_label(mean)
+        for i in members:
+            labels[i], scores[i] = label, mean[label]
+    result = summarise([row["label"] for row in rows], labels, [row.get("lang") or "?" for row in rows], scores)
+    result["stories"] = len(told)
+    result["agreement_pages"] = round(sum(len({topics[i].label for i in m}) == 1 for m in told) / len(told), 4) if told else None
+    return result
+
+
+def evaluate(rows: list[dict], stories_field: str = "") -> dict:
     classify_stage.load_model()  # load the models outside the timed loop
     embedding_stage.embed_pages([("warm-up", "")])
     start = time.perf_counter()
@@ -107,6 +134,8 @@ def evaluate(rows: list[dict]) -> dict:
     result = summarise([row["label"] for row in rows], [topic.label for topic in topics],
                        [row.get("lang") or "?" for row in rows], [topic.score for topic in topics])
     result["docs_per_second"] = round(len(rows) / elapsed, 1) if elapsed > 0 else 0.0
+    if stories_field:
+        result["story"] = story_scores(rows, topics, stories_field)
     return result
 
 
@@ -115,13 +144,18 @@ def run(args) -> int:
     if not rows:
         print("no labelled rows")
         return 1
-    result = evaluate(rows)
+    result = evaluate(rows, args.stories)
     print(f"{args.data}: n={result['n']} accuracy={result['accuracy']:.4f} macro_f1={result['macro_f1']:.4f} "
           f"ece={result['ece']:.4f} docs/s={result['docs_per_second']} (encoder included)")
     for label, scores in result["per_label"].items():
         print(f"  {label:9s} P={scores['precision']:.3f} R={scores['recall']:.3f} F1={scores['f1']:.3f} n={scores['n']}")
     for lang, scores in result["per_lang"].items():
         print(f"  [{lang}] n={scores['n']} accuracy={scores['accuracy']:.4f} macro_f1={scores['macro_f1']:.4f}")
+    if "story" in result:
+        filed = result["story"]
+        print(f"  filed by story ({filed['stories']} stories of 2+ tellings, {args.stories}): macro_f1={filed['macro_f1']:.4f}, "
+              f"tellings agreeing page by page {filed['agreement_pages']}; "
+              + ", ".join(f"[{lang}] {v['macro_f1']:.4f}" for lang, v in filed["per_lang"].items()))
     if args.json:
         print(orjson.dumps(result).decode())
     return 0

@@ -43,7 +43,7 @@ class Item:
     """One consumed record on its way into the index."""
 
     __slots__ = ("message", "page_id", "source", "signature", "attempts", "raw_timestamp_ms", "indexed", "replaced",
-                 "story_pages")
+                 "story", "story_topics")
 
     def __init__(self, message, doc: dict):
         self.message = message
@@ -54,7 +54,8 @@ class Item:
         self.attempts = 0  # failures that were this document's own
         self.indexed = False
         self.replaced = False  # the engine had a document with this id before
-        self.story_pages: tuple[str, ...] = ()  # the pages of its story it was compared with (indexer)
+        self.story = None  # its StoryDecision (workers/runtime/story_store.py), set by the indexer
+        self.story_topics: dict[str, dict[str, float]] = {}  # other pages of its story -> their own topic (indexer)
 
 
 def _document_body(item: Item) -> bytes:

@@ -22,7 +22,8 @@ Guarantees:
   per language (`newswire_stories_total`); a page that joins a story takes the story's Latin-script names for the
   names it could only transliterate (एलन मस्क → "Elon Musk" where its English telling names him), and the
   story's pages it was compared with take its names in turn, by partial update (a Hindi telling indexed first;
-  `newswire_story_names_linked_total`).
+  `newswire_story_names_linked_total`). The same pages are filed under one category, the mean of their own topic
+  distributions (`category`; `page_category` keeps the page's own; `newswire_story_category_overrides_total`).
 - Near-duplicates: each page gets `cluster_id` (its story's first copy) and `is_duplicate` from the dedup store
   (workers/runtime/dedup_store.py); a first copy keeps the ids and count of its copies. Documents are written
   whole with `index` (an `update` + upsert costs the engine a read and a merge per document); a first copy that
@@ -46,7 +47,8 @@ from workers.runtime.deadletter import DeadLetterReporter
 from workers.runtime.health import Health, kafka_check, serve
 from workers.runtime.kafka import client_config, producer_config
 from workers.runtime.lag import LagMonitor
-from workers.runtime.metrics import DUPLICATES, PAUSED, PAUSED_SECONDS, STAGE_DURATION, STORIES, STORY_NAMES_LINKED
+from workers.runtime.metrics import (DUPLICATES, PAUSED, PAUSED_SECONDS, STAGE_DURATION, STORIES,
+                                      STORY_CATEGORY_OVERRIDES, STORY_NAMES_LINKED)
 from workers.runtime.outage import PAUSE_REASONS
 from workers.runtime.search import ensure_index, make_client
 from workers.runtime.story_store import StoryStore
@@ -54,6 +56,9 @@ from workers.stages import story
 
 log = logging.getLogger(__name__)
 STAGE = "index"
+# Pages of a story read back to decide its category; a story with more (a syndicated text with many copies) is
+# decided on these, which its copies dominate anyway.
+STORY_PAGES_READ = 100
 
 
 class ShutdownRequested(Exception):
@@ -162,50 +167,90 @@ class Indexer:
 
     def _assign_stories(self, items: list[Item]) -> None:
         """story_id across languages from the story store; a page without an embedding is its own story. A page
-        that joins a story gets the Latin-script names of its pages for names it only transliterated."""
+        that joins a story gets the Latin-script names of its pages for names it only transliterated, and the
+        story's category: the mean of its own topic distribution and theirs."""
         with_embedding = [(item.page_id, story_features(item.source)) for item in items if item.source.get("embedding")]
         decisions = self.bulk.call(lambda: self.stories.assign(with_embedding), "stories") if with_embedding else {}
+        joined = sorted({decision.story_id for decision in decisions.values() if not decision.is_new})
+        others = self.bulk.call(lambda: self._story_topics(joined), "stories") if joined else {}
         for item in items:
             decision = decisions.get(item.page_id)
             item.source["story_id"] = decision.story_id if decision else item.page_id
             if decision and decision.names:
                 item.source = pipeline.link_story_names(item.source, decision.names)
-            item.story_pages = decision.pages if decision else ()
+            item.story = decision
+            if decision and not decision.is_new:
+                item.story_topics = {**others.get(decision.story_id, {}), **decision.topics}
+                item.story_topics.pop(item.page_id, None)
+            if item.story_topics:
+                item.source = pipeline.with_story_topic(item.source, _story_topic(item))
             if decision is None or decision.is_new:
                 STORIES.labels(STAGE, item.source["lang"]).inc()
 
+    def _story_topics(self, story_ids: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+        """story id -> page id -> own topic distribution of its indexed pages (a search, so refreshed pages only: the
+        story store's realtime features cover the pages of the last second), up to STORY_PAGES_READ per story."""
+        response = self.es.search(index=self.alias, query={"terms": {"story_id": story_ids}},
+                                  size=min(10_000, STORY_PAGES_READ * len(story_ids)), sort=[{"page_id": "asc"}],
+                                  source_includes=["story_id", "topic_probabilities"])
+        found: dict[str, dict[str, dict[str, float]]] = {}
+        for hit in response["hits"]["hits"]:
+            pages = found.setdefault(hit["_source"]["story_id"], {})
+            if hit["_source"].get("topic_probabilities") and len(pages) < STORY_PAGES_READ:
+                pages[hit["_id"]] = hit["_source"]["topic_probabilities"]
+        return found
+
     def _link_earlier_tellings(self, items: list[Item], attempts: int = 3) -> None:
         """The other direction of `_assign_stories`: the story's pages a new telling was compared with take its
-        names for the names they could only transliterate (a Hindi telling indexed before its English one), in
-        a partial update with optimistic concurrency (a replica or a re-delivery may write the same page)."""
+        names for the names they could only transliterate (a Hindi telling indexed before its English one) and
+        the story's category, in a partial update with optimistic concurrency (a replica or a re-delivery may
+        write the same page)."""
         lent: dict[str, set[str]] = {}
+        topics: dict[str, dict[str, float]] = {}
         for item in items:
+            if not (item.indexed and item.story):
+                continue
+            if item.source["category"] != item.source["page_category"]:
+                STORY_CATEGORY_OVERRIDES.labels(STAGE).inc()
             names = {entity["canonical"] for entity in item.source.get("entities") or [] if not entity.get("transliterated")}
-            if item.indexed and item.story_pages and names:
-                for page_id in item.story_pages:
-                    lent.setdefault(page_id, set()).update(names)
-        fields = ["entities", "people", "organisations", "places"]
+            for page_id in item.story.pages if names else ():
+                lent.setdefault(page_id, set()).update(names)
+            for page_id in item.story_topics:
+                topics[page_id] = _story_topic(item)  # a later page of the batch has seen more
+        name_fields, topic_fields = ["entities", "people", "organisations", "places"], ["category", "category_score"]
+        fields = [*name_fields, *topic_fields, "page_category"]
+        pending = sorted(set(lent) | set(topics))
         for _ in range(attempts):
-            if not lent:
+            if not pending:
                 return
-            docs = self.es.mget(index=self.alias, ids=sorted(lent), source_includes=fields, realtime=True)["docs"]
-            retry = {}
+            docs = self.es.mget(index=self.alias, ids=pending, source_includes=fields, realtime=True)["docs"]
+            retry = []
             for doc in docs:
                 if not doc.get("found"):
                     continue
-                linked = pipeline.link_story_names(doc["_source"], frozenset(lent[doc["_id"]]))
-                if linked is doc["_source"]:
+                source = pipeline.link_story_names(doc["_source"], frozenset(lent.get(doc["_id"], ())))
+                named = source is not doc["_source"]
+                story_topic = topics.get(doc["_id"])
+                # an earlier page is rewritten when its story's label changes, not for every shift of the score
+                relabelled = bool(story_topic) and story.story_label(story_topic) != source.get("category")
+                if relabelled:
+                    source = pipeline.with_story_topic(source, story_topic)
+                if not (named or relabelled):
                     continue
+                changed = [*(name_fields if named else []), *(topic_fields if relabelled else [])]
                 response = self.es.options(ignore_status=(404, 409)).update(  # 404: deleted since the read
-                    index=doc["_index"], id=doc["_id"], doc={field: linked[field] for field in fields},
+                    index=doc["_index"], id=doc["_id"], doc={field: source[field] for field in changed},
                     if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"])
                 if response.meta.status == 409:
-                    retry[doc["_id"]] = lent[doc["_id"]]
+                    retry.append(doc["_id"])
                 elif response.meta.status < 300:
-                    STORY_NAMES_LINKED.labels(STAGE).inc()
-            lent = retry
-        if lent:
-            log.info("story names: %d earlier pages kept changing; left as they are", len(lent))
+                    if named:
+                        STORY_NAMES_LINKED.labels(STAGE).inc()
+                    if relabelled and source["category"] != source.get("page_category"):
+                        STORY_CATEGORY_OVERRIDES.labels(STAGE).inc()
+            pending = retry
+        if pending:
+            log.info("story names and categories: %d earlier pages kept changing; left as they are", len(pending))
 
     def _restore_copy_lists(self, head_ids: list[str]) -> None:
         """Re-indexing a first copy wrote an empty copy list: rebuild it from the copies, which name their
@@ -276,9 +321,16 @@ class Indexer:
 
 
 def story_features(source: dict) -> story.Features:
-    """What the story test reads of an index document: embedding, canonical entities, publication (else fetch) time."""
+    """What the story store keeps of an index document: embedding, canonical entities, publication (else fetch)
+    time, and the page's own topic distribution."""
     return story.features(source["embedding"], source["people"], source["organisations"], source["places"],
-                          source.get("published_at") or source.get("fetched_at"))
+                          source.get("published_at") or source.get("fetched_at"), source.get("topic_probabilities"))
+
+
+def _story_topic(item: Item) -> dict[str, float]:
+    """The story's topic distribution as this page sees it: its own and those of the story's other pages."""
+    own = item.source.get("topic_probabilities")
+    return story.story_topic([*([own] if own else []), *item.story_topics.values()])
 
 
 def run_indexer(settings) -> None:

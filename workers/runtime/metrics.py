@@ -44,6 +44,10 @@ STORY_NAMES_LINKED = Counter(
     "newswire_story_names_linked",
     "Earlier pages of a story whose transliterated names took a later telling's spelling (partial updates).",
     ["stage"])
+STORY_CATEGORY_OVERRIDES = Counter(
+    "newswire_story_category_overrides",
+    "Pages written under their story's category where it is not the page's own (new pages and partial updates).",
+    ["stage"])
 ENCODER_INFO = Gauge(
     "newswire_encoder_info",
     "1 for the shared encoder's inference runtime, precision (bf16 on matrix units, fp32 fallback) and CPU instruction set.",

@@ -42,12 +42,20 @@ def doc_from_indexed(source: dict) -> dict:
         "clean": {field: source.get(field) for field in CLEAN_FIELDS},
         "language": {"code": source["lang"], "script": source.get("script"), "confidence": None,
                      "mixed": source.get("lang_mixed", False)},
-        "topic": {"label": source.get("category"), "score": source.get("category_score"), "probabilities": {}},
+        # the page's own topic, not its story's (`category`), so that the story's category is decided again
+        "topic": _own_topic(source),
         "entities": source.get("entities", []),
         # kept so that re-running only the enrich stage does not drop the page embedding from the document
         "embedding": source.get("embedding"),
         "models": {"clean": (source.get("models") or {}).get("clean"), "embedding": (source.get("models") or {}).get("embedding")},
     }
+
+
+def _own_topic(source: dict) -> dict:
+    probabilities = source.get("topic_probabilities") or {}
+    label = source.get("page_category") or source.get("category")  # pages indexed before stories had categories
+    score = probabilities.get(label, source.get("category_score"))
+    return {"label": label, "score": score, "probabilities": probabilities}
 
 
 def indexed_pages(client, alias: str, since: datetime | None, until: datetime, query: str | None,

@@ -19,7 +19,7 @@ windows, and `same_story` refuses pages published more than WINDOW_HOURS apart a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workers.runtime.dedup_store import GenerationStore, _now, _raise_write_failure
 from workers.stages import story
@@ -45,6 +45,9 @@ class StoryDecision:
     names: frozenset[str] = frozenset()
     # Those pages: the indexer links their transliterated names to this page's names in turn.
     pages: tuple[str, ...] = ()
+    # Their own topic distributions, where their features carry one (page id -> label -> probability): the story's
+    # category is the mean of these and this page's (story.story_topic).
+    topics: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _decision(page_id: str, story_id: str, similarity: float, keys, owners: dict[str, dict],
@@ -53,7 +56,8 @@ def _decision(page_id: str, story_id: str, similarity: float, keys, owners: dict
                    - {page_id})
     compared = tuple(page for page in pages if page in known)
     names = frozenset().union(*(known[page].entities for page in compared))
-    return StoryDecision(story_id, is_new, similarity, names, compared)
+    topics = {page: known[page].topic for page in compared if known[page].topic}
+    return StoryDecision(story_id, is_new, similarity, names, compared, topics)
 
 
 class StoryStore(GenerationStore):
@@ -117,7 +121,7 @@ class StoryStore(GenerationStore):
         for page_id, decision in list(decisions.items()):
             if decision.story_id in moved and page_id not in moved:  # joined a story of this batch that moved
                 decisions[page_id] = StoryDecision(moved[decision.story_id], False, decision.similarity, decision.names,
-                                                   decision.pages)
+                                                   decision.pages, decision.topics)
                 changed.add(page_id)
         repoint = []
         for key, page_id in claims.items():

@@ -12,11 +12,14 @@ deterministic across processes and machines.
 - `same_story(a, b)`: published within WINDOW_HOURS, and either cosine ≥ COSINE_ALONE, or cosine ≥
   COSINE_WITH_ENTITIES and the two share at least one canonical person, organisation or place
   (`canonical` names are the same across scripts). Thresholds and their measurement: docs/search.md.
+- `story_topic(distributions)`: the category of a story's tellings, the mean of their own topic distributions,
+  so that the same story told in Hindi and in English is filed under one category (docs/search.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -45,6 +48,9 @@ class Features:
     embedding: np.ndarray  # float32 [DIMENSIONS], L2-normalised
     entities: frozenset[str]  # canonical names of people, organisations and places
     published: float | None  # seconds since the epoch; None when the page has no date
+    # The page's own topic distribution (label -> probability, the classify stage's); None for features written
+    # before stories had categories, or for a page classified without one.
+    topic: dict[str, float] | None = None
 
 
 def band_keys(embedding: np.ndarray) -> tuple[str, ...]:
@@ -106,14 +112,33 @@ def decide(page_id: str, page: Features, keys: tuple[str, ...], owners: dict[str
     return best_story, best_similarity
 
 
-def features(embedding, people=(), organisations=(), places=(), published: str | None = None) -> Features:
+def story_topic(distributions: list[dict[str, float]]) -> dict[str, float]:
+    """The topic distribution of a story: the mean of its tellings' own distributions (a label missing from one
+    counts 0 there). A mean, not a product: one telling the classifier is sure of outweighs one it is unsure of,
+    and no telling can veto a label with a near-zero probability. No parameter, so nothing was tuned."""
+    labels = sorted({label for distribution in distributions for label in distribution})
+    # fsum: exact, so the order the tellings come in (store or search) cannot change the result
+    return {label: math.fsum(d.get(label, 0.0) for d in distributions) / len(distributions) for label in labels}
+
+
+def story_label(topic: dict[str, float]) -> str:
+    """The most probable label (the first in label order on a tie, so every replica files a page alike)."""
+    return max(sorted(topic), key=topic.__getitem__)
+
+
+def features(embedding, people=(), organisations=(), places=(), published: str | None = None,
+             topic: dict[str, float] | None = None) -> Features:
     vector = np.asarray(embedding, dtype=np.float32)
-    return Features(vector, frozenset([*people, *organisations, *places]), timestamp(published))
+    return Features(vector, frozenset([*people, *organisations, *places]), timestamp(published),
+                    dict(topic) if topic else None)
 
 
 def features_to_json(value: Features) -> dict:
-    return {"version": MODEL_VERSION, "embedding": np.round(value.embedding.astype(np.float64), 5).tolist(),
+    data = {"version": MODEL_VERSION, "embedding": np.round(value.embedding.astype(np.float64), 5).tolist(),
             "entities": sorted(value.entities), "published": value.published}
+    if value.topic:
+        data["topic"] = {label: float(p) for label, p in sorted(value.topic.items())}  # as the page's document has it
+    return data
 
 
 def features_from_json(data: dict) -> Features:
@@ -122,4 +147,5 @@ def features_from_json(data: dict) -> Features:
     vector = np.asarray(data["embedding"], dtype=np.float32)
     if vector.shape != (DIMENSIONS,):
         raise ValueError(f"story features have {vector.shape} values, expected {DIMENSIONS}")
-    return Features(vector, frozenset(data["entities"]), data["published"])
+    # "topic" is optional: features written before stories had categories have none, and stay comparable.
+    return Features(vector, frozenset(data["entities"]), data["published"], data.get("topic") or None)
