@@ -53,7 +53,7 @@ def test_both_taggers_tag_hindi_and_the_default_is_contextual():
     for tagger in ("context", "context-deva", "crf"):
         spans = tag_token_batches(sentences, "hi", tagger)
         assert (1, 3, "PER") in spans[0] and spans[1] == []
-    assert model_version() == "entities-ctx-4"
+    assert model_version() == "entities-ctx-5"
     text = "प्रधानमंत्री नरेंद्र मोदी ने जिनेवा में संयुक्त राष्ट्र को संबोधित किया।"
     assert {e.canonical for e in extract_entities(text, "hi", "context")} >= {"Narendra Modi", "Geneva"}
 
@@ -87,7 +87,7 @@ def test_model_version_names_what_the_tagger_runs(monkeypatch):
 
     assert set(enrich.MODEL_VERSIONS) == set(TAGGERS) and len(set(enrich.MODEL_VERSIONS.values())) == len(TAGGERS)
     monkeypatch.setattr(enrich, "entity_tagger", lambda: "context-deva")
-    assert enrich.model_version() == "entities-ctx-deva-2"
+    assert enrich.model_version() == "entities-ctx-deva-3"
 
 
 class _SilentCrf:
@@ -107,3 +107,18 @@ def test_gazetteer_completion_follows_the_devanagari_crf_but_not_the_contextual_
     assert tagging._tag(latin, "Latn", "en", evidence) == []
     assert [(s.start, s.end, s.type) for s in tagging._tag(hindi, "Deva", "hi", evidence)] == [(0, 1, "LOC")]
     assert [(s.start, s.end, s.type) for s in tagging._tag(latin, "Latn", "en", None)] == [(2, 3, "LOC")]  # plain CRF path
+
+
+def test_a_year_is_never_a_place_but_a_flag_may_be():
+    """The contextual Devanagari CRF tags "2027" in "2027 में" (in 2027) as a place; no tagger keeps a span
+    without letters (tagging._has_letters)."""
+    from workers.stages.enrich.tagging import _has_letters
+
+    text = ("ताइवान की एक चिप निर्माता कंपनी ने सोमवार को कहा कि वह गुजरात में सेमीकंडक्टर निर्माण संयंत्र लगाएगी, जहां "
+            "स्मार्टफोन, कारों और डेटा सेंटरों के लिए प्रोसेसर बनाए जाएंगे। कंपनी ने कहा कि पहले चिप का उत्पादन 2027 में होगा।")
+    for tagger in ("context", "crf"):
+        entities = extract_entities(text, "hi", tagger)
+        assert {e.canonical for e in entities} >= {"Taiwan", "Gujarat"}
+        assert not any(e.text == "2027" for e in entities)
+    assert not _has_letters(["2027"]) and not _has_letters(["१९९०", "-", "२०१५"]) and not _has_letters([","])
+    assert _has_letters(["G20"]) and _has_letters(["जी20"]) and _has_letters(["🇵🇱"])

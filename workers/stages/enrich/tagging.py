@@ -78,6 +78,14 @@ def bio_spans(labels: list[str], marginals: dict[int, float]) -> list[Span]:
     return spans
 
 
+def _has_letters(tokens: list[str]) -> bool:
+    """A person, organisation or place is named in letters (or a flag emoji, which names its country, as
+    MultiCoNER tags it): a span of digits and punctuation alone (a year tagged as a place) is the CRF's error.
+    Of the 347,582 PER/ORG/LOC spans of the NER sets in ../shared/data, 480 (0.14 %) have no letter: 28 flags,
+    the rest annotation noise (commas, dashes, years)."""
+    return any(character.isalpha() or "\U0001F1E6" <= character <= "\U0001F1FF" for token in tokens for character in token)
+
+
 def _looks_like_name(token: str, script: str) -> bool:
     # In cased scripts a name starts with a capital; "china" or "turkey" in lower case is not one.
     return script != "Latn" or token[:1].isupper()
@@ -129,7 +137,7 @@ def _tag(tokens: list[str], script: str, lang: str, evidence: np.ndarray | None)
     if crf is not None:
         labels = crf.tag(features)
         marginals = {i: crf.marginal(label, i) for i, label in enumerate(labels) if label != "O"}
-        spans = bio_spans(labels, marginals)
+        spans = [span for span in bio_spans(labels, marginals) if _has_letters(tokens[span.start : span.end])]
     if evidence is not None and SCRIPT_MODELS[script].context_spans_final:
         return spans
     # A known name the CRF missed, or only found part of (किम जोंग of किम जोंग उन), is added; one
