@@ -78,7 +78,8 @@ def _classified(doc: dict, vector) -> dict:
 
 
 def enrich_doc(doc: dict) -> dict:
-    entities = enrich_stage.extract_entities(doc["clean"]["body"], doc["language"]["code"])
+    clean = doc["clean"]
+    entities = enrich_stage.extract_entities(clean["body"], doc["language"]["code"], title=clean.get("title"))
     return {**doc, "entities": [to_dict(e) for e in entities], "models": {**doc["models"], "enrich": enrich_stage.model_version()}}
 
 

@@ -122,3 +122,14 @@ def test_a_year_is_never_a_place_but_a_flag_may_be():
         assert not any(e.text == "2027" for e in entities)
     assert not _has_letters(["2027"]) and not _has_letters(["१९९०", "-", "२०१५"]) and not _has_letters([","])
     assert _has_letters(["G20"]) and _has_letters(["जी20"]) and _has_letters(["🇵🇱"])
+
+
+def test_the_title_is_read_as_a_sentence_of_the_page_but_only_the_body_has_mentions():
+    """जिनेवा is tagged in the headline and missed in the body sentence alone; the page pass carries it over."""
+    title = "जिनेवा में संयुक्त राष्ट्र की जलवायु वार्ता बिना समझौते के खत्म"
+    body = ("लगभग 200 देशों के प्रतिनिधि शुक्रवार को बिना किसी समझौते के जिनेवा से लौट गए कि अमीर देश गरीब देशों में "
+            "जलवायु से हुए नुकसान की भरपाई कैसे करेंगे।")
+    assert "Geneva" not in {e.canonical for e in extract_entities(body, "hi")}
+    entities = extract_entities(body, "hi", title=title)
+    assert [(e.text, e.canonical) for e in entities if e.canonical == "Geneva"] == [("जिनेवा", "Geneva")]
+    assert all(body[e.start : e.end] == e.text for e in entities)

@@ -36,7 +36,7 @@ def page_features(rows: list[dict]) -> list[story.Features]:
     vectors = embedding_stage.embed_pages([(row["title"], row["text"]) for row in rows])
     result = []
     for row, vector in zip(rows, vectors, strict=True):
-        entities = enrich_stage.extract_entities(row["text"], row["lang"])
+        entities = enrich_stage.extract_entities(row["text"], row["lang"], title=row["title"])  # as enrich_doc does
         names = [entity.canonical for entity in entities if entity.type in ("PER", "ORG", "LOC")]
         result.append(story.features(vector, names, published=row.get("published")))
     return result

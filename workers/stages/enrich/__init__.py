@@ -55,23 +55,28 @@ def _sentences(text: str, tokens: list[tuple[str, int, int]]) -> list[tuple[int,
     return ranges
 
 
-def find_mentions(text: str, lang: str, tagger: str | None = None) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, Span]]]:
+def find_mentions(text: str, lang: str, tagger: str | None = None,
+                  title: str | None = None) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, Span]]]:
     """The text's tokens (token, start, end) and its entity spans (first token, last token + 1, span),
     tagged sentence by sentence and completed over the page (`tagger`: one of model.TAGGERS; default the
-    `entity_tagger` setting)."""
+    `entity_tagger` setting). The page's `title`, when given, is tagged as one more sentence of the page: a name
+    it tags is tagged where it recurs in the text (the page pass), but only the text's mentions are returned."""
     tokens = tokenize(text)
     words = [token for token, _, _ in tokens]
     ranges = _sentences(text, tokens)
     sentences = [words[first:last] for first, last in ranges]
+    heading = [[token for token, _, _ in tokenize(title)]] if title else []
+    tagged = repeat_page_names(heading + sentences, tag_sentences(heading + sentences, lang, tagger))[len(heading):]
     found = []
-    for (first, last), spans in zip(ranges, repeat_page_names(sentences, tag_sentences(sentences, lang, tagger))):
+    for (first, last), spans in zip(ranges, tagged, strict=True):
         for span in spans:
             found.append((first + span.start, first + span.end, span))
     return tokens, found
 
 
-def extract_entities(text: str, lang: str, tagger: str | None = None) -> list[Entity]:
-    tokens, found = find_mentions(text, lang, tagger)
+def extract_entities(text: str, lang: str, tagger: str | None = None, title: str | None = None) -> list[Entity]:
+    """Entities of the text (offsets into it); `title` is read as context only (see find_mentions)."""
+    tokens, found = find_mentions(text, lang, tagger, title)
     words = [token for token, _, _ in tokens]
     names = resolve_names(words, [(start, end, span.type) for start, end, span in found])
     entities = []
