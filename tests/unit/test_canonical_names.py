@@ -20,7 +20,7 @@ from workers.stages.enrich.translit import NameLexicon, abbreviation, initialism
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # The eval set, a second one written and measured once after the rules were fixed, and a blind one
 # written before the issue-13 changes and scored before and after them only.
-EVAL_SETS = [FIXTURES / f"canonical_hi{suffix}.jsonl" for suffix in ("", "_fresh", "_blind")]
+EVAL_SETS = [FIXTURES / f"canonical_hi{suffix}.jsonl" for suffix in ("", "_fresh", "_blind", "_composed")]
 
 
 @pytest.mark.parametrize(
@@ -268,3 +268,24 @@ def test_a_transliterated_name_takes_the_storys_latin_name_it_sounds_like():
     # A person's last name alone matches too; a name the story lacks, or one in Latin script, is left alone.
     assert found == ["Zoran Mladenovic", "Zoran Mladenovic", "Wanjiru Kamau", None, None]
     assert story_counterparts([("ज़ोरान म्लादेनोविच", "PER")], {"ज़ोरान"}) == [None]
+
+
+@pytest.mark.parametrize(
+    ("text", "mention", "entity_type", "canonical"),
+    [
+        ("बिहार विधानसभा चुनाव के पहले चरण का प्रचार थमा।", "बिहार विधानसभा", "ORG", "Bihar Legislative Assembly"),
+        ("ओडिशा सरकार ने राहत पैकेज घोषित किया।", "ओडिशा सरकार", "ORG", "Government of Odisha"),
+        ("केरल हाईकोर्ट ने जवाब मांगा।", "केरल हाईकोर्ट", "ORG", "Kerala High Court"),
+        ("पूर्वी तुर्की में भूकंप आया।", "पूर्वी तुर्की", "LOC", "Turkey"),
+        ("उत्तरी कोरिया ने मिसाइल दागी।", "उत्तरी कोरिया", "LOC", "North Korea"),  # the table names the whole first
+    ],
+)
+def test_a_known_places_institution_and_a_compass_adjective_take_english_names(text, mention, entity_type, canonical):
+    words = [token for token, _, _ in tokenize(text)]
+    size = len([token for token, _, _ in tokenize(mention)])
+    assert canonical_names(words, [(0, size, entity_type)]) == [canonical]
+
+
+def test_an_unknown_place_with_an_institution_noun_is_only_transliterated():
+    words = [token for token, _, _ in tokenize("मद्रास उच्च न्यायालय ने सुनवाई टाल दी।")]
+    assert resolve_names(words, [(0, 3, "ORG")]) == [("Madras Uk Nyayalay", True)]  # Madras is no table's place

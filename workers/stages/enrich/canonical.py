@@ -5,6 +5,8 @@ For the mentions of one text, in order:
    variants, then the nearest Devanagari alias of its type): its canonical English name; a generic
    alias ("राष्ट्रीय सुरक्षा परिषद") counts only if the text also names the entity in full. A mention
    "name ( abbreviation )" is looked up whole, then by its name, then by its abbreviation.
+   Where no table names the whole, a known place and an institution noun (बिहार विधानसभा → "Bihar Legislative
+   Assembly", दिल्ली पुलिस → "Delhi Police") or a compass adjective and a known place (पूर्वी तुर्की → "Turkey").
 2. **Abbreviations**: an organisation or place and the bracketed word after it (भारतीय अंतरिक्ष
    अनुसंधान संगठन ( इसरो )), in one mention or two, are one entity; when no table knows either, an
    organisation's canonical is the abbreviation in capitals ("ISRO"), the spelling English news
@@ -38,6 +40,19 @@ from workers.stages.enrich.translit import abbreviation, latin_name, romanize_de
 _ABBREVIATED_TYPES = {"ORG", "LOC"}
 # How alike each word of a Devanagari mention must sound to the word of a Latin-script mention.
 _MIN_WORD_SOUND_SIMILARITY = 0.7
+# Hindi news names a place's institutions by the place and a common noun (बिहार विधानसभा, दिल्ली पुलिस, केरल हाईकोर्ट).
+# No table can list every state's and city's; transliterated they read "Bihar Vidhanasbha", which no English paper
+# prints. An organisation mention that is a known place followed by one of these nouns is named the English way.
+_INSTITUTIONS = {
+    ("विधानसभा",): "{} Legislative Assembly", ("विधान", "सभा"): "{} Legislative Assembly",
+    ("विधान", "परिषद"): "{} Legislative Council", ("सरकार",): "Government of {}", ("पुलिस",): "{} Police",
+    ("हाईकोर्ट",): "{} High Court", ("हाई", "कोर्ट"): "{} High Court", ("उच्च", "न्यायालय"): "{} High Court",
+    ("नगर", "निगम"): "{} Municipal Corporation", ("विश्वविद्यालय",): "{} University", ("यूनिवर्सिटी",): "{} University",
+    ("मेट्रो",): "{} Metro", ("हवाई", "अड्डा"): "{} Airport", ("हवाई", "अड्डे"): "{} Airport", ("एयरपोर्ट",): "{} Airport",
+}
+# A place mention led by a compass adjective (पूर्वी तुर्की, eastern Turkey; पश्चिमी नेपाल) is the place: an English
+# telling writes "eastern Turkey", whose lower-case adjective is no part of the name.
+_COMPASS_ADJECTIVES = {"पूर्वी", "पश्चिमी", "उत्तरी", "दक्षिणी", "मध्य", "पूर्वोत्तर"}
 
 
 def _bracket_parts(words: list[str]) -> tuple[list[str], list[str] | None]:
@@ -53,6 +68,21 @@ def _table_name(gazetteer: Gazetteer, words: list[str], entity_type: str, named_
     name = gazetteer.lookup(words, entity_type)
     if name is not None and (not name.generic or name.canonical in named_in_text):
         return name
+    return None
+
+
+def _composed_name(gazetteer: Gazetteer, words: list[str], entity_type: str) -> str | None:
+    """The English name of a known place's institution (ORG) or of a known place after a compass adjective (LOC)."""
+    def place(part: list[str]) -> str | None:
+        name = gazetteer.lookup(part, "LOC") if part else None
+        return name.canonical if name is not None and name.type == "LOC" else None
+
+    if entity_type == "ORG":
+        for noun, pattern in _INSTITUTIONS.items():
+            if len(words) > len(noun) and tuple(words[-len(noun):]) == noun and (found := place(words[: -len(noun)])):
+                return pattern.format(found)
+    if entity_type == "LOC" and len(words) > 1 and words[0] in _COMPASS_ADJECTIVES:
+        return place(words[1:])
     return None
 
 
@@ -130,6 +160,11 @@ def resolve_names(words: list[str], mentions: list[tuple[int, int, str]]) -> lis
             if name is not None:
                 canonicals[i] = name.canonical
                 break
+
+    # 1b. A known place's institution, or a known place after a compass adjective, where no table names the whole.
+    for i, (span_words, entity_type) in enumerate(spans):
+        if canonicals[i] is None and any(is_devanagari(word) for word in span_words):
+            canonicals[i] = _composed_name(gazetteer, span_words, entity_type)
 
     # 2. Abbreviations: "name ( abbreviation )" in one mention, or an organisation or place and a
     # mention in brackets right after it: (mention of the name, mention of the abbreviation or None,
