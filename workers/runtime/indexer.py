@@ -137,9 +137,9 @@ class Indexer:
             except Exception as error:  # one undecodable record must not hold up the partition
                 self.reporter.report(message, "invalid_message", f"{type(error).__name__}: {error}")
         self._assign_clusters(pending)
-        self._assign_stories(pending)
+        categories = self._assign_stories(pending)
         self.bulk.index(pending)
-        self.bulk.call(functools.partial(self._link_earlier_tellings, pending), "story names")
+        self.bulk.call(functools.partial(self._link_earlier_tellings, pending, categories), "story names")
         replaced_heads = [item.page_id for item in pending if item.replaced and not item.source["is_duplicate"]]
         if replaced_heads:
             self.bulk.call(functools.partial(self._restore_copy_lists, replaced_heads), "copy count")
@@ -165,14 +165,15 @@ class Indexer:
             if item.source["is_duplicate"]:
                 DUPLICATES.labels(STAGE).inc()
 
-    def _assign_stories(self, items: list[Item]) -> None:
+    def _assign_stories(self, items: list[Item]) -> dict[str, str]:
         """story_id across languages from the story store; a page without an embedding is its own story. A page
         that joins a story gets the Latin-script names of its pages for names it only transliterated, and the
-        story's category: the mean of its own topic distribution and theirs."""
+        story's category: the mean of its own topic distribution and theirs. Returns the current category of
+        the story pages the search read (page id -> category), so that unchanged pages are not read again."""
         with_embedding = [(item.page_id, story_features(item.source)) for item in items if item.source.get("embedding")]
         decisions = self.bulk.call(lambda: self.stories.assign(with_embedding), "stories") if with_embedding else {}
         joined = sorted({decision.story_id for decision in decisions.values() if not decision.is_new})
-        others = self.bulk.call(lambda: self._story_topics(joined), "stories") if joined else {}
+        others, categories = self.bulk.call(lambda: self._story_topics(joined), "stories") if joined else ({}, {})
         for item in items:
             decision = decisions.get(item.page_id)
             item.source["story_id"] = decision.story_id if decision else item.page_id
@@ -186,27 +187,33 @@ class Indexer:
                 item.source = pipeline.with_story_topic(item.source, _story_topic(item))
             if decision is None or decision.is_new:
                 STORIES.labels(STAGE, item.source["lang"]).inc()
+        return categories
 
-    def _story_topics(self, story_ids: list[str]) -> dict[str, dict[str, dict[str, float]]]:
-        """story id -> page id -> own topic distribution of its indexed pages (a search, so refreshed pages only: the
-        story store's realtime features cover the pages of the last second), up to STORY_PAGES_READ per story."""
+    def _story_topics(self, story_ids: list[str]) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, str]]:
+        """(story id -> page id -> own topic distribution, page id -> current category) of the stories' indexed
+        pages, up to STORY_PAGES_READ per story. A search, so refreshed pages only: the story store's realtime
+        features cover the pages of the last second."""
         response = self.es.search(index=self.alias, query={"terms": {"story_id": story_ids}},
                                   size=min(10_000, STORY_PAGES_READ * len(story_ids)), sort=[{"page_id": "asc"}],
-                                  source_includes=["story_id", "topic_probabilities"])
+                                  source_includes=["story_id", "topic_probabilities", "category"])
         found: dict[str, dict[str, dict[str, float]]] = {}
+        categories: dict[str, str] = {}
         for hit in response["hits"]["hits"]:
             pages = found.setdefault(hit["_source"]["story_id"], {})
             if hit["_source"].get("topic_probabilities") and len(pages) < STORY_PAGES_READ:
                 pages[hit["_id"]] = hit["_source"]["topic_probabilities"]
-        return found
+                categories[hit["_id"]] = hit["_source"].get("category")
+        return found, categories
 
-    def _link_earlier_tellings(self, items: list[Item], attempts: int = 3) -> None:
+    def _link_earlier_tellings(self, items: list[Item], categories: dict[str, str], attempts: int = 3) -> None:
         """The other direction of `_assign_stories`: the story's pages a new telling was compared with take its
         names for the names they could only transliterate (a Hindi telling indexed before its English one) and
         the story's category, in a partial update with optimistic concurrency (a replica or a re-delivery may
-        write the same page)."""
+        write the same page). `categories`: pages whose current category is known (the story search); those that
+        already have their story's label are not read again."""
         lent: dict[str, set[str]] = {}
         topics: dict[str, dict[str, float]] = {}
+        categories = {**categories, **{item.page_id: item.source["category"] for item in items if item.indexed}}
         for item in items:
             if not (item.indexed and item.story):
                 continue
@@ -215,8 +222,11 @@ class Indexer:
             names = {entity["canonical"] for entity in item.source.get("entities") or [] if not entity.get("transliterated")}
             for page_id in item.story.pages if names else ():
                 lent.setdefault(page_id, set()).update(names)
+            story_topic = _story_topic(item) if item.story_topics else {}
             for page_id in item.story_topics:
-                topics[page_id] = _story_topic(item)  # a later page of the batch has seen more
+                topics[page_id] = story_topic  # a later page of the batch has seen more
+        topics = {page_id: topic for page_id, topic in topics.items()
+                  if categories.get(page_id) != story.story_label(topic)}  # unknown (None) pages are read
         name_fields, topic_fields = ["entities", "people", "organisations", "places"], ["category", "category_score"]
         fields = [*name_fields, *topic_fields, "page_category"]
         pending = sorted(set(lent) | set(topics))
