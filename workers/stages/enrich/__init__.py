@@ -18,7 +18,7 @@ from workers.types import Entity
 
 # What documents say for each `entity_tagger` value; model_version() says what runs.
 # The page pass (repeat_page_names) made ctx-3 ctx-4, ctx-1 ctx-deva-2 and crf-3 crf-4; dropping spans without
-# letters (tagging._has_letters) made them ctx-5, ctx-deva-3 and crf-5.
+# letters (tagging._has_letters) and reading the title in the page pass made them ctx-5, ctx-deva-3 and crf-5.
 MODEL_VERSIONS = {"context": "entities-ctx-5", "context-deva": "entities-ctx-deva-3", "crf": "entities-crf-5"}
 MODEL_VERSION = MODEL_VERSIONS["context"]  # the shipped default
 
