@@ -43,7 +43,7 @@ class Item:
     """One consumed record on its way into the index."""
 
     __slots__ = ("message", "page_id", "source", "signature", "attempts", "raw_timestamp_ms", "indexed", "replaced",
-                 "story", "story_topics")
+                 "story", "story_topic", "story_topic_pages")
 
     def __init__(self, message, doc: dict):
         self.message = message
@@ -55,7 +55,10 @@ class Item:
         self.indexed = False
         self.replaced = False  # the engine had a document with this id before
         self.story = None  # its StoryDecision (workers/runtime/story_store.py), set by the indexer
-        self.story_topics: dict[str, dict[str, float]] = {}  # other pages of its story -> their own topic (indexer)
+        # Its story's topic distribution (indexer: the mean of its own and the other pages' own distributions) and
+        # those other pages, which take it in turn; empty while the page is alone in its story.
+        self.story_topic: dict[str, float] = {}
+        self.story_topic_pages: tuple[str, ...] = ()
 
 
 def _document_body(item: Item) -> bytes:

@@ -181,10 +181,13 @@ class Indexer:
                 item.source = pipeline.link_story_names(item.source, decision.names)
             item.story = decision
             if decision and not decision.is_new:
-                item.story_topics = {**others.get(decision.story_id, {}), **decision.topics}
-                item.story_topics.pop(item.page_id, None)
-            if item.story_topics:
-                item.source = pipeline.with_story_topic(item.source, _story_topic(item))
+                tellings = {**others.get(decision.story_id, {}), **decision.topics}
+                tellings.pop(item.page_id, None)
+                own = item.source.get("topic_probabilities")
+                if tellings:
+                    item.story_topic = story.story_topic([*([own] if own else []), *tellings.values()])
+                    item.story_topic_pages = tuple(tellings)
+                    item.source = pipeline.with_story_topic(item.source, item.story_topic)
             if decision is None or decision.is_new:
                 STORIES.labels(STAGE, item.source["lang"]).inc()
         return categories
@@ -222,9 +225,8 @@ class Indexer:
             names = {entity["canonical"] for entity in item.source.get("entities") or [] if not entity.get("transliterated")}
             for page_id in item.story.pages if names else ():
                 lent.setdefault(page_id, set()).update(names)
-            story_topic = _story_topic(item) if item.story_topics else {}
-            for page_id in item.story_topics:
-                topics[page_id] = story_topic  # a later page of the batch has seen more
+            for page_id in item.story_topic_pages:
+                topics[page_id] = item.story_topic  # a later page of the batch has seen more
         topics = {page_id: topic for page_id, topic in topics.items()
                   if categories.get(page_id) != story.story_label(topic)}  # unknown (None) pages are read
         name_fields, topic_fields = ["entities", "people", "organisations", "places"], ["category", "category_score"]
@@ -336,11 +338,6 @@ def story_features(source: dict) -> story.Features:
     return story.features(source["embedding"], source["people"], source["organisations"], source["places"],
                           source.get("published_at") or source.get("fetched_at"), source.get("topic_probabilities"))
 
-
-def _story_topic(item: Item) -> dict[str, float]:
-    """The story's topic distribution as this page sees it: its own and those of the story's other pages."""
-    own = item.source.get("topic_probabilities")
-    return story.story_topic([*([own] if own else []), *item.story_topics.values()])
 
 
 def run_indexer(settings) -> None:
