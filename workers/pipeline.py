@@ -77,10 +77,16 @@ def _classified(doc: dict, vector) -> dict:
             "models": {**doc["models"], "classify": classify_stage.MODEL_VERSION, "embedding": embedding_stage.model_version()}}
 
 
+def enrich_docs(docs: list[dict]) -> list[dict]:
+    """Entities for a batch of documents: one batched encoder pass over the sentences of all of them."""
+    pages = [(doc["clean"]["body"], doc["language"]["code"], doc["clean"].get("title")) for doc in docs]
+    version = enrich_stage.model_version()
+    return [{**doc, "entities": [to_dict(e) for e in entities], "models": {**doc["models"], "enrich": version}}
+            for doc, entities in zip(docs, enrich_stage.extract_entities_batch(pages), strict=True)]
+
+
 def enrich_doc(doc: dict) -> dict:
-    clean = doc["clean"]
-    entities = enrich_stage.extract_entities(clean["body"], doc["language"]["code"], title=clean.get("title"))
-    return {**doc, "entities": [to_dict(e) for e in entities], "models": {**doc["models"], "enrich": enrich_stage.model_version()}}
+    return enrich_docs([doc])[0]
 
 
 def fingerprint_doc(doc: dict) -> dict:

@@ -1,4 +1,5 @@
-"""Per-record stage work in the pool: the classify stage embeds a whole batch at once and isolates bad records."""
+"""Per-record stage work in the pool: the classify and enrich stages run the encoder once per batch and isolate bad
+records."""
 
 import orjson
 import pytest
@@ -54,6 +55,44 @@ def test_a_document_that_fails_the_batch_is_isolated_and_its_neighbours_classifi
     outcomes = records.transform_batch("classify", batch, 1_000_000)
     assert [o.ok for o in outcomes] == [True, False, False]
     assert [o.reason for o in outcomes] == [None, "invalid_message", "classify_failed"]
+
+
+@pytest.fixture(scope="module")
+def classified_batch(batch) -> list[records.Record]:
+    outcomes = records.transform_batch("classify", batch, 1_000_000)
+    return [records.Record(None, o.value if o.ok else b"not json", None) for o in outcomes]
+
+
+def test_a_batch_is_enriched_with_one_encoder_pass_and_as_each_page_alone(classified_batch, monkeypatch):
+    from workers import stages
+
+    calls = []
+    real = stages.enrich.contextual_evidence
+    monkeypatch.setattr(stages.enrich, "contextual_evidence",
+                        lambda sentences, tagger=None: calls.append(len(sentences)) or real(sentences, tagger))
+    outcomes = records.transform_batch("enrich", classified_batch, 1_000_000)
+    assert [o.ok for o in outcomes] == [True, False, True]
+    assert outcomes[1].reason == "invalid_message"
+    assert len(calls) == 1 and calls[0] > 2  # the sentences of both pages (and their titles) in one pass
+    docs = [orjson.loads(o.value) for o in outcomes if o.ok]
+    alone = [pipeline.enrich_doc(orjson.loads(r.value)) for r in classified_batch if r.value != b"not json"]
+    key = lambda doc: [(e["text"], e["type"], e["start"], e["canonical"]) for e in doc["entities"]]  # noqa: E731
+    assert [key(doc) for doc in docs] == [key(doc) for doc in alone]
+    assert any(e["canonical"] == "Geneva" for e in docs[1]["entities"])
+    assert all("dedup" in doc and doc["models"]["enrich"] == pipeline.enrich_stage.model_version() for doc in docs)
+
+
+def test_a_page_that_fails_the_enrich_batch_is_isolated_and_its_neighbours_enriched(classified_batch, monkeypatch):
+    real = pipeline.enrich_stage.extract_entities_batch
+
+    def failing_on_hindi(pages, tagger=None):
+        if any(lang == "hi" for _, lang, _ in pages):
+            raise RuntimeError("model failure")
+        return real(pages, tagger)
+
+    monkeypatch.setattr(pipeline.enrich_stage, "extract_entities_batch", failing_on_hindi)
+    outcomes = records.transform_batch("enrich", classified_batch, 1_000_000)
+    assert [o.reason for o in outcomes] == [None, "invalid_message", "enrich_failed"]
 
 
 def test_documents_without_an_embedding_are_indexed_without_one():

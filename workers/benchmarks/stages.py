@@ -8,8 +8,8 @@ work the runtime adds around them: decoding the raw envelope, each worker's `orj
 (`time.process_time`), the median over the rounds of each stage's total, divided by the page count. An untimed
 first pass loads the models and prepares each stage's input (as the previous stage makes it). Pages that the
 clean stage rejects (no article text) still count: they cost the clean worker its share, like in production.
-Grouped by worker, the largest sum is the pipeline's bottleneck when every stage has one core. The classify stage
-runs on batches of 32 pages, as its worker does under load (one encoder call per batch).
+Grouped by worker, the largest sum is the pipeline's bottleneck when every stage has one core. The classify and
+enrich stages run on batches of 32 pages, as their workers do under load (one encoder call per batch).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ WORKER_OF = {"clean": "clean", "language": "clean", "classify": "classify", "enr
 WORKERS = ("clean", "classify", "enrich", "index")
 DEFAULT_PAGES = 300
 DEFAULT_ROUNDS = 3
-CLASSIFY_BATCH = 32  # the stream stages' batch size (workers/runtime/streams.py)
+STAGE_BATCH = 32  # the stream stages' batch size (workers/runtime/streams.py), for classify and enrich
 
 
 def add_arguments(parser) -> None:
@@ -92,16 +92,18 @@ def _one_round(records: list[tuple[bytes, bytes]], docs: list[dict | None], max_
             cleaned_bytes = orjson.dumps(doc)
         with clock("serialize:classify"):
             classify_inputs.append(orjson.loads(cleaned_bytes))
-    for start in range(0, len(classify_inputs), CLASSIFY_BATCH):
+    for start in range(0, len(classify_inputs), STAGE_BATCH):
         with clock("classify"):  # in stage batches, as the classify worker embeds them
-            classified_batch = pipeline.classify_docs(classify_inputs[start : start + CLASSIFY_BATCH])
+            classified_batch = pipeline.classify_docs(classify_inputs[start : start + STAGE_BATCH])
+        enrich_inputs = []
         for classified in classified_batch:
             with clock("serialize:classify"):
                 classified_bytes = orjson.dumps(classified)
             with clock("serialize:enrich"):
-                enrich_input = orjson.loads(classified_bytes)
-            with clock("enrich"):
-                enriched = pipeline.enrich_doc(enrich_input)
+                enrich_inputs.append(orjson.loads(classified_bytes))
+        with clock("enrich"):  # in stage batches too: one encoder pass over the batch's sentences
+            enriched_batch = pipeline.enrich_docs(enrich_inputs)
+        for enriched in enriched_batch:
             with clock("dedup"):
                 enriched = pipeline.fingerprint_doc(enriched)
             with clock("serialize:enrich"):

@@ -75,15 +75,22 @@ def transform_one(stage: str, record: Record, max_bytes: int) -> Outcome:
         return Outcome(False, None, f"{stage}_failed", f"{type(error).__name__}: {error}", time.perf_counter() - started)
 
 
+# The stages whose encoder pass runs once per batch: the documents of a batch in, the same documents out.
+BATCH_TRANSFORMS = {
+    "classify": pipeline.classify_docs,
+    "enrich": lambda docs: [pipeline.fingerprint_doc(doc) for doc in pipeline.enrich_docs(docs)],
+}
+
+
 def transform_batch(stage: str, records: list[Record], max_bytes: int) -> list[Outcome]:
-    if stage == "classify":
-        return _classify_batch(records)
+    if stage in BATCH_TRANSFORMS:
+        return _encoder_batch(stage, records)
     return [transform_one(stage, record, max_bytes) for record in records]
 
 
-def _classify_batch(records: list[Record]) -> list[Outcome]:
-    """The classify stage's encoder runs once for the whole batch; a record it cannot take is isolated by running
-    the batch's documents one by one."""
+def _encoder_batch(stage: str, records: list[Record]) -> list[Outcome]:
+    """The stage's encoder runs once for the whole batch; a record it cannot take is isolated by running the
+    batch's documents one by one."""
     started = time.perf_counter()
     outcomes: list[Outcome | None] = [None] * len(records)
     docs, positions = [], []
@@ -94,13 +101,13 @@ def _classify_batch(records: list[Record]) -> list[Outcome]:
         except EnvelopeError as error:
             outcomes[position] = Outcome(False, None, error.reason, str(error), 0.0)
     try:
-        classified = pipeline.classify_docs(docs)
+        transformed = BATCH_TRANSFORMS[stage](docs)
     except Exception:  # noqa: BLE001 - one bad document must not fail its neighbours: find it
         for position in positions:
-            outcomes[position] = transform_one("classify", records[position], 0)
+            outcomes[position] = transform_one(stage, records[position], 0)
         return outcomes
     share = (time.perf_counter() - started) / max(1, len(docs))
-    for position, doc in zip(positions, classified):
+    for position, doc in zip(positions, transformed):
         outcomes[position] = Outcome(True, orjson.dumps(doc), None, None, share)
     return outcomes
 

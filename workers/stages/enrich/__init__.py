@@ -3,16 +3,17 @@
 extract_entities(text, lang) tokenises the text, splits it into sentences, tags them with the model of
 their script plus gazetteer names, tags the untagged recurrences of names the page tags elsewhere (find_mentions),
 and gives every mention a canonical name in the context of the whole text (canonical.py). Devanagari and
-Latin-script sentences go through the shared encoder first, all of a page's in one batch (context.py); the
-`entity_tagger` setting limits that to Devanagari ("context-deva") or turns it off ("crf"). The models ship in
-workers/models/entities (see MODEL_CARD.md there) and load once, on first use.
+Latin-script sentences go through the shared encoder first, all of a page's in one batch, or all of a stage
+batch's pages' with extract_entities_batch (context.py); the `entity_tagger` setting limits that to Devanagari
+("context-deva") or turns it off ("crf"). The models ship in workers/models/entities (see MODEL_CARD.md there)
+and load once, on first use.
 """
 
 from __future__ import annotations
 
 from workers.stages.enrich.canonical import resolve_names
 from workers.stages.enrich.model import entity_tagger
-from workers.stages.enrich.tagging import Span, repeat_page_names, tag_sentences, tag_spans
+from workers.stages.enrich.tagging import Span, contextual_evidence, repeat_page_names, tag_sentences, tag_spans
 from workers.stages.enrich.text import tokenize
 from workers.types import Entity
 
@@ -55,28 +56,33 @@ def _sentences(text: str, tokens: list[tuple[str, int, int]]) -> list[tuple[int,
     return ranges
 
 
+def _page_sentences(text: str, title: str | None) -> tuple[list[tuple[str, int, int]], list[tuple[int, int]], list[list[str]]]:
+    """The text's tokens, its sentences' token ranges, and the sentences the tagger reads: the title's first."""
+    tokens = tokenize(text)
+    words = [token for token, _, _ in tokens]
+    ranges = _sentences(text, tokens)
+    heading = [[token for token, _, _ in tokenize(title)]] if title else []
+    return tokens, ranges, heading + [words[first:last] for first, last in ranges]
+
+
+def _mentions(ranges: list[tuple[int, int]], sentences: list[list[str]], spans: list[list[Span]]) -> list[tuple[int, int, Span]]:
+    """The page pass over all of a page's sentences, then the text's spans as token offsets (the title's dropped)."""
+    tagged = repeat_page_names(sentences, spans)[len(sentences) - len(ranges):]
+    return [(first + span.start, first + span.end, span)
+            for (first, last), sentence_spans in zip(ranges, tagged, strict=True) for span in sentence_spans]
+
+
 def find_mentions(text: str, lang: str, tagger: str | None = None,
                   title: str | None = None) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, Span]]]:
     """The text's tokens (token, start, end) and its entity spans (first token, last token + 1, span),
     tagged sentence by sentence and completed over the page (`tagger`: one of model.TAGGERS; default the
     `entity_tagger` setting). The page's `title`, when given, is tagged as one more sentence of the page: a name
     it tags is tagged where it recurs in the text (the page pass), but only the text's mentions are returned."""
-    tokens = tokenize(text)
-    words = [token for token, _, _ in tokens]
-    ranges = _sentences(text, tokens)
-    sentences = [words[first:last] for first, last in ranges]
-    heading = [[token for token, _, _ in tokenize(title)]] if title else []
-    tagged = repeat_page_names(heading + sentences, tag_sentences(heading + sentences, lang, tagger))[len(heading):]
-    found = []
-    for (first, last), spans in zip(ranges, tagged, strict=True):
-        for span in spans:
-            found.append((first + span.start, first + span.end, span))
-    return tokens, found
+    tokens, ranges, sentences = _page_sentences(text, title)
+    return tokens, _mentions(ranges, sentences, tag_sentences(sentences, lang, tagger))
 
 
-def extract_entities(text: str, lang: str, tagger: str | None = None, title: str | None = None) -> list[Entity]:
-    """Entities of the text (offsets into it); `title` is read as context only (see find_mentions)."""
-    tokens, found = find_mentions(text, lang, tagger, title)
+def _entities(text: str, tokens: list[tuple[str, int, int]], found: list[tuple[int, int, Span]]) -> list[Entity]:
     words = [token for token, _, _ in tokens]
     names = resolve_names(words, [(start, end, span.type) for start, end, span in found])
     entities = []
@@ -94,3 +100,22 @@ def extract_entities(text: str, lang: str, tagger: str | None = None, title: str
             )
         )
     return entities
+
+
+def extract_entities(text: str, lang: str, tagger: str | None = None, title: str | None = None) -> list[Entity]:
+    """Entities of the text (offsets into it); `title` is read as context only (see find_mentions)."""
+    tokens, found = find_mentions(text, lang, tagger, title)
+    return _entities(text, tokens, found)
+
+
+def extract_entities_batch(pages: list[tuple[str, str, str | None]], tagger: str | None = None) -> list[list[Entity]]:
+    """extract_entities of each (text, lang, title), with one encoder pass over the sentences of all the pages:
+    a stage batch's sentences sorted by length together pad less than each page's alone (docs/benchmarks.md)."""
+    prepared = [_page_sentences(text, title) for text, _, title in pages]
+    evidence = iter(contextual_evidence([sentence for _, _, sentences in prepared for sentence in sentences], tagger))
+    results = []
+    for (text, lang, _), (tokens, ranges, sentences) in zip(pages, prepared):
+        page_evidence = [next(evidence) for _ in sentences]
+        spans = tag_sentences(sentences, lang, tagger, evidence=page_evidence)
+        results.append(_entities(text, tokens, _mentions(ranges, sentences, spans)))
+    return results

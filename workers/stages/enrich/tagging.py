@@ -105,19 +105,33 @@ def model_features(tokens: list[str], script: str, lang: str, matches: list[Matc
     )
 
 
-def tag_sentences(sentences: list[list[str]], lang: str, tagger: str | None = None) -> list[list[Span]]:
-    """Spans of each sentence. The sentences of the scripts the tagger (the `entity_tagger` setting unless given)
-    reads in context go through the encoder together, in one batched pass."""
-    scripts = [script_of_tokens(tokens) if tokens else "Other" for tokens in sentences]
-    evidence: dict[int, np.ndarray] = {}
+def _scripts(sentences: list[list[str]]) -> list[str]:
+    return [script_of_tokens(tokens) if tokens else "Other" for tokens in sentences]
+
+
+def contextual_evidence(sentences: list[list[str]], tagger: str | None = None) -> list[np.ndarray | None]:
+    """The context heads' label probabilities of each sentence of a script the tagger (the `entity_tagger` setting
+    unless given) reads in context, None for the others: one batched encoder pass for all of them, whatever page
+    each comes from."""
+    scripts = _scripts(sentences)
+    evidence: list[np.ndarray | None] = [None] * len(sentences)
     allowed = contextual_scripts(tagger)
     heads = {script: model.head for script in set(scripts) & allowed if (model := context_model(script))}
     chosen = [i for i, (tokens, script) in enumerate(zip(sentences, scripts)) if script in heads and tokens]
     for i, probabilities in zip(chosen, label_probabilities([sentences[i] for i in chosen],
                                                             [heads[scripts[i]] for i in chosen])):
         evidence[i] = probabilities
-    return [_tag(tokens, script, lang, evidence.get(i)) if tokens else []
-            for i, (tokens, script) in enumerate(zip(sentences, scripts))]
+    return evidence
+
+
+def tag_sentences(sentences: list[list[str]], lang: str, tagger: str | None = None,
+                  evidence: list[np.ndarray | None] | None = None) -> list[list[Span]]:
+    """Spans of each sentence, with `evidence` from contextual_evidence (computed here, in one pass for these
+    sentences, when not given)."""
+    if evidence is None:
+        evidence = contextual_evidence(sentences, tagger)
+    return [_tag(tokens, script, lang, probabilities) if tokens else []
+            for tokens, script, probabilities in zip(sentences, _scripts(sentences), evidence, strict=True)]
 
 
 def tag_spans(tokens: list[str], lang: str) -> list[Span]:
