@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from workers.encoder.weights import Q4_BLOCK, E5Weights
+from workers.encoder.weights import Q4_BLOCK, E5Weights, unpack_q4
 
 OPSET = 17
 CONTRIB_DOMAIN = "com.microsoft"
@@ -53,15 +53,13 @@ class _Builder:
             product = self.op("MatMul", [x, self.constant(f"{stem}_w", weights.tensor(f"{name}.w", rows).T.copy())])
             return self.op("Add", [product, bias])
         blocks = weights.q4_blocks(f"{name}.w", rows)  # [rows, n_blocks, 18]
-        scales = blocks[..., :2].copy().view(np.float16).astype(np.float32).reshape(-1)
-        # Q4_0 puts weight j in the low nibble of byte j and weight j+16 in the high one; MatMulNBits wants
-        # weights 2j and 2j+1 in the low and high nibbles of byte j.
-        nibbles = np.concatenate([blocks[..., 2:] & 0x0F, blocks[..., 2:] >> 4], axis=-1)
+        scales, nibbles = unpack_q4(blocks)
+        # MatMulNBits wants weights 2j and 2j+1 in the low and high nibbles of byte j.
         packed_bytes = (nibbles[..., 0::2] | (nibbles[..., 1::2] << 4)).astype(np.uint8)
         output = self.name("matmulnbits")
-        self.nodes.append(helper.make_node(
-            "MatMulNBits", [x, self.constant(f"{stem}_q", packed_bytes), self.constant(f"{stem}_s", scales)],
-            [output], domain=CONTRIB_DOMAIN, K=blocks.shape[1] * Q4_BLOCK, N=rows, bits=4, block_size=Q4_BLOCK))
+        inputs = [x, self.constant(f"{stem}_q", packed_bytes), self.constant(f"{stem}_s", scales.reshape(-1))]
+        self.nodes.append(helper.make_node("MatMulNBits", inputs, [output], domain=CONTRIB_DOMAIN,
+                                           K=blocks.shape[1] * Q4_BLOCK, N=rows, bits=4, block_size=Q4_BLOCK))
         return self.op("Add", [output, bias])
 
     def layer_norm(self, x: str, scale: np.ndarray, bias: np.ndarray, eps: float, stem: str) -> str:
@@ -145,8 +143,8 @@ def build_graph(weights: E5Weights, token_layers: tuple[int, ...] = (), packed: 
 
 def _model(b: _Builder, inputs: list, outputs: list) -> onnx.ModelProto:
     graph = helper.make_graph(b.nodes, "e5_small", inputs, outputs, b.initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(CONTRIB_DOMAIN, 1)],
-                              producer_name="newswire")
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid(CONTRIB_DOMAIN, 1)]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="newswire")
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model

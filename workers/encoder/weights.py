@@ -73,13 +73,18 @@ class _Cursor:
         return view
 
 
+def unpack_q4(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Q4_0 blocks (uint8 [..., n_blocks, 18]) -> their scales (float32 [..., n_blocks, 1]) and nibbles (uint8
+    [..., n_blocks, 32], 0..15, in weight order; the value of a weight is (nibble - 8) * scale)."""
+    scales = blocks[..., :2].copy().view(np.float16).astype(np.float32)
+    packed = blocks[..., 2:]
+    return scales, np.concatenate([packed & 0x0F, packed >> 4], axis=-1)
+
+
 def dequantise_q4(blocks: np.ndarray) -> np.ndarray:
     """Q4_0 blocks (uint8 [..., n_blocks, 18]) -> float32 [..., n_blocks * 32]."""
-    scales = blocks[..., :2].copy().view(np.float16).astype(np.float32)  # [..., n_blocks, 1]
-    packed = blocks[..., 2:]
-    low = (packed & 0x0F).astype(np.int8) - 8
-    high = (packed >> 4).astype(np.int8) - 8
-    values = np.concatenate([low, high], axis=-1).astype(np.float32) * scales
+    scales, nibbles = unpack_q4(blocks)
+    values = (nibbles.astype(np.int8) - 8).astype(np.float32) * scales
     return values.reshape(*blocks.shape[:-2], blocks.shape[-2] * Q4_BLOCK)
 
 
