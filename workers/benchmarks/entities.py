@@ -14,11 +14,10 @@ import time
 
 from workers.datasets import read_jsonl, shared_data_dir
 from workers.encoder import cpu_isa, get_encoder
+from workers.runtime.records import BATCH_SIZE
 from workers.stages.enrich import extract_entities, extract_entities_batch
 from workers.stages.enrich.model import TAGGERS
 from workers.stages.language import detect_language
-
-STAGE_BATCH = 32  # the stream stages' batch size (workers/runtime/streams.py)
 
 
 def add_arguments(parser) -> None:
@@ -40,7 +39,7 @@ def _one_by_one(articles: list[tuple[str, str]], tagger: str) -> int:
 
 def _in_stage_batches(articles: list[tuple[str, str]], tagger: str) -> int:
     """As the enrich worker runs under load: 32 pages per call, one encoder pass over all their sentences."""
-    batches = [articles[start : start + STAGE_BATCH] for start in range(0, len(articles), STAGE_BATCH)]
+    batches = [articles[start : start + BATCH_SIZE] for start in range(0, len(articles), BATCH_SIZE)]
     return sum(len(entities) for batch in batches
                for entities in extract_entities_batch([(text, lang, None) for text, lang in batch], tagger))
 
@@ -77,5 +76,5 @@ def print_table(result: dict) -> None:
         print(f"{name:32s}{figures['articles']:>10d}{figures['ms_per_article']:>12.1f}"
               f"{figures['articles_per_cpu_second']:>16.2f}{figures['entities_per_article']:>10.1f}")
     for name, ratio in result["context_vs_crf"].items():
-        print(f"{name}: the contextual tagger costs {ratio}x the plain CRF; in batches of {STAGE_BATCH} articles it "
+        print(f"{name}: the contextual tagger costs {ratio}x the plain CRF; in batches of {BATCH_SIZE} articles it "
               f"runs {result['batched_speedup'][name]}x faster than one article at a time")

@@ -24,6 +24,7 @@ from workers import pipeline
 from workers.benchmarks.pages import cycle, load_source_pages, raw_record
 from workers.config import Settings
 from workers.envelope import decode_raw_record
+from workers.runtime.records import BATCH_SIZE
 from workers.stages import language as language_stage
 from workers.stages.clean import CleanError
 from workers.stages.clean import clean as clean_text
@@ -36,7 +37,6 @@ WORKER_OF = {"clean": "clean", "language": "clean", "classify": "classify", "enr
 WORKERS = ("clean", "classify", "enrich", "index")
 DEFAULT_PAGES = 300
 DEFAULT_ROUNDS = 3
-STAGE_BATCH = 32  # the stream stages' batch size (workers/runtime/streams.py), for classify and enrich
 
 
 def add_arguments(parser) -> None:
@@ -92,9 +92,9 @@ def _one_round(records: list[tuple[bytes, bytes]], docs: list[dict | None], max_
             cleaned_bytes = orjson.dumps(doc)
         with clock("serialize:classify"):
             classify_inputs.append(orjson.loads(cleaned_bytes))
-    for start in range(0, len(classify_inputs), STAGE_BATCH):
+    for start in range(0, len(classify_inputs), BATCH_SIZE):
         with clock("classify"):  # in stage batches, as the classify worker embeds them
-            classified_batch = pipeline.classify_docs(classify_inputs[start : start + STAGE_BATCH])
+            classified_batch = pipeline.classify_docs(classify_inputs[start : start + BATCH_SIZE])
         enrich_inputs = []
         for classified in classified_batch:
             with clock("serialize:classify"):

@@ -75,6 +75,8 @@ def transform_one(stage: str, record: Record, max_bytes: int) -> Outcome:
         return Outcome(False, None, f"{stage}_failed", f"{type(error).__name__}: {error}", time.perf_counter() - started)
 
 
+# The most records a stream stage hands its pool at once (streams.py; the benchmarks batch as the workers do).
+BATCH_SIZE = 32
 # The stages whose encoder pass runs once per batch: the documents of a batch in, the same documents out.
 BATCH_TRANSFORMS = {
     "classify": pipeline.classify_docs,

@@ -31,9 +31,8 @@ STREAM_STAGES = {
     "classify": (topics.CLEANED, topics.CLASSIFIED),
     "enrich": (topics.CLASSIFIED, topics.ENRICHED),
 }
-# A batch goes to the stage pool when 32 records are in or 0.1 s has passed: under load batches fill at once;
-# at low load every stage hop waits up to this long, so it is a floor of the end-to-end latency.
-BATCH_SIZE = 32
+# A batch goes to the stage pool when records.BATCH_SIZE records are in or 0.1 s has passed: under load batches
+# fill at once; at low load every stage hop waits up to this long, so it is a floor of the end-to-end latency.
 BATCH_SECONDS = 0.1
 # A dead letter keeps the original value for replay, but not a 20 MB one: such a page failed for its size anyway.
 MAX_DEAD_LETTER_VALUE_BYTES = 1_048_576
@@ -116,7 +115,7 @@ def build_app(stage: str, settings, health: Health) -> faust.App:
 
     @app.agent(source, name=f"newswire.{stage}")
     async def stage_agent(stream):
-        async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
+        async for events in stream.take_events(records.BATCH_SIZE, within=BATCH_SECONDS):
             batch = [
                 records.Record(e.message.key, e.message.value,
                                int(e.message.timestamp * 1000) if e.message.timestamp else None,
