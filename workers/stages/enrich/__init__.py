@@ -69,7 +69,7 @@ def _mentions(ranges: list[tuple[int, int]], sentences: list[list[str]], spans: 
     """The page pass over all of a page's sentences, then the text's spans as token offsets (the title's dropped)."""
     tagged = repeat_page_names(sentences, spans)[len(sentences) - len(ranges):]
     return [(first + span.start, first + span.end, span)
-            for (first, last), sentence_spans in zip(ranges, tagged, strict=True) for span in sentence_spans]
+            for (first, _), sentence_spans in zip(ranges, tagged, strict=True) for span in sentence_spans]
 
 
 def find_mentions(text: str, lang: str, tagger: str | None = None,
@@ -104,8 +104,7 @@ def _entities(text: str, tokens: list[tuple[str, int, int]], found: list[tuple[i
 
 def extract_entities(text: str, lang: str, tagger: str | None = None, title: str | None = None) -> list[Entity]:
     """Entities of the text (offsets into it); `title` is read as context only (see find_mentions)."""
-    tokens, found = find_mentions(text, lang, tagger, title)
-    return _entities(text, tokens, found)
+    return extract_entities_batch([(text, lang, title)], tagger)[0]
 
 
 def extract_entities_batch(pages: list[tuple[str, str, str | None]], tagger: str | None = None) -> list[list[Entity]]:
