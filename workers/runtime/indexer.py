@@ -339,7 +339,6 @@ def story_features(source: dict) -> story.Features:
                           source.get("published_at") or source.get("fetched_at"), source.get("topic_probabilities"))
 
 
-
 def run_indexer(settings) -> None:
     es_client = make_client(settings)
 
