@@ -73,6 +73,11 @@ class Settings:
     # only (Latin keeps the plain CRF); "crf": the plain CRFs only (no encoder pass in the enrich stage; faster,
     # weaker on names in running text).
     entity_tagger: str = "context"
+    # A sentence of a contextual script skips the encoder where the plain CRF tags no name in it and gives every
+    # word at least this probability of being no name (a lower-case Latin sentence never skips: without case the
+    # plain CRF's certainty means nothing); 1 sends every sentence through the encoder. Chosen on dev rows
+    # (workers/models/entities/MODEL_CARD.md, "Context gate").
+    entity_context_gate: float = 0.95
 
     def topic(self, logical_name: str) -> str:
         return f"{self.topic_prefix}{logical_name}"

@@ -86,7 +86,7 @@ def test_sample_pages_are_indexed_with_their_categories(sample_documents):
         assert document["lang"] == lang, stem
         assert document["category"] == category, stem
         assert document["title"] and len(document["body"]) > 200, stem
-        assert document["models"]["enrich"] == "entities-ctx-5", stem  # the contextual taggers, both scripts
+        assert document["models"]["enrich"] == "entities-ctx-6", stem  # the contextual taggers, both scripts
 
 
 def test_bad_record_goes_to_dead_letter_topic_and_stream_goes_on(pipeline):

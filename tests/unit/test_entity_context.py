@@ -6,6 +6,7 @@ import pytest
 from workers.stages.enrich import extract_entities, model_version, tag_token_batches
 from workers.stages.enrich.context import LABELS, MIN_PROBABILITY, ContextHead, context_features, with_context
 from workers.stages.enrich.model import checked_tagger
+from workers.stages.enrich.tagging import contextual_evidence, needs_context, tag_sentences
 
 
 def _head(heads: int = 2, dimensions: int = 5) -> ContextHead:
@@ -53,7 +54,7 @@ def test_both_taggers_tag_hindi_and_the_default_is_contextual():
     for tagger in ("context", "context-deva", "crf"):
         spans = tag_token_batches(sentences, "hi", tagger)
         assert (1, 3, "PER") in spans[0] and spans[1] == []
-    assert model_version() == "entities-ctx-5"
+    assert model_version() == "entities-ctx-6"
     text = "प्रधानमंत्री नरेंद्र मोदी ने जिनेवा में संयुक्त राष्ट्र को संबोधित किया।"
     assert {e.canonical for e in extract_entities(text, "hi", "context")} >= {"Narendra Modi", "Geneva"}
 
@@ -81,13 +82,54 @@ def test_english_is_tagged_in_context_too_and_both_scripts_share_one_encoder_pas
     assert calls == [2, 1]
 
 
+NAMELESS = ["The", "weather", "was", "cold", "and", "wet", "for", "most", "of", "the", "week", "."]
+NAMED = ["Elon", "Musk", "visited", "the", "Tesla", "plant", "in", "Berlin", "."]
+HINDI_NAMELESS = ["बारिश", "के", "कारण", "कई", "सड़कों", "पर", "पानी", "भर", "गया", "।"]
+
+
+def test_a_sentence_the_plain_crf_is_sure_names_nobody_skips_the_encoder():
+    assert not needs_context(NAMELESS, "Latn", "en", 0.95)
+    assert not needs_context(HINDI_NAMELESS, "Deva", "hi", 0.95)
+    assert needs_context(NAMED, "Latn", "en", 0.95)
+    assert needs_context(NAMELESS, "Latn", "en", 1.0)  # the gate off
+    # Without case the plain Latin CRF is sure of nothing it could know: lower-case text always goes.
+    assert needs_context([token.lower() for token in NAMED], "Latn", "en", 0.5)
+
+
+def test_skipped_sentences_get_no_evidence_and_the_plain_crfs_tags(monkeypatch):
+    from workers.encoder import get_encoder
+
+    encoder, calls = get_encoder(), []
+    original = encoder.word_states
+    monkeypatch.setattr(encoder, "word_states", lambda sentences, layers: calls.append(len(sentences)) or original(sentences, layers))
+    sentences = [NAMELESS, NAMED, HINDI_NAMELESS]
+    evidence = contextual_evidence(sentences, ["en", "en", "hi"], "context", gate=0.95)
+    assert calls == [1] and evidence[0] is None and evidence[2] is None and evidence[1].shape == (len(NAMED), len(LABELS))
+    assert contextual_evidence(sentences, ["en", "en", "hi"], "context", gate=1.0)[0] is not None
+    gated = tag_sentences(sentences, "en", "context", evidence)
+    assert gated[0] == [] and gated[2] == [] and (0, 2, "PER") in [(s.start, s.end, s.type) for s in gated[1]]
+
+
+@pytest.mark.parametrize("gate", [0.0, 1.5])
+def test_a_context_gate_outside_0_to_1_is_refused(monkeypatch, gate):
+    from workers.stages.enrich import model
+
+    monkeypatch.setenv("NEWSWIRE_ENTITY_CONTEXT_GATE", str(gate))
+    model.context_gate.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="entity_context_gate"):
+            model.context_gate()
+    finally:
+        model.context_gate.cache_clear()
+
+
 def test_model_version_names_what_the_tagger_runs(monkeypatch):
     from workers.stages import enrich
     from workers.stages.enrich.model import TAGGERS
 
     assert set(enrich.MODEL_VERSIONS) == set(TAGGERS) and len(set(enrich.MODEL_VERSIONS.values())) == len(TAGGERS)
     monkeypatch.setattr(enrich, "entity_tagger", lambda: "context-deva")
-    assert enrich.model_version() == "entities-ctx-deva-3"
+    assert enrich.model_version() == "entities-ctx-deva-4"
 
 
 class _SilentCrf:

@@ -69,7 +69,7 @@ def test_a_batch_is_enriched_with_one_encoder_pass_and_as_each_page_alone(classi
     calls = []
     real = stages.enrich.contextual_evidence
     monkeypatch.setattr(stages.enrich, "contextual_evidence",
-                        lambda sentences, tagger=None: calls.append(len(sentences)) or real(sentences, tagger))
+                        lambda sentences, *rest: calls.append(len(sentences)) or real(sentences, *rest))
     outcomes = records.transform_batch("enrich", classified_batch, 1_000_000)
     assert [o.ok for o in outcomes] == [True, False, True]
     assert outcomes[1].reason == "invalid_message"

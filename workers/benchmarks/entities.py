@@ -4,8 +4,9 @@ Articles: Fundus gold bodies (../shared/data/extraction_fundus, about 25 languag
 articles (topic_bbc_hindi), `--articles` of each. Each tagger runs over every article once after a warm-up
 article (models loaded, encoder compiled); the figure is this process's CPU time (the encoder runs one thread).
 The default tagger also runs as the enrich worker does under load, 32 articles per call (`_batched`: one encoder
-pass over all their sentences). The plain CRF is the baseline: `context_vs_crf` is the contextual tagger's cost,
-one article at a time, as a multiple of it.
+pass over all their sentences), and so again with every sentence through the encoder (`_ungated`: the context gate
+at 1, tagging.needs_context). The plain CRF is the baseline: `context_vs_crf` is the contextual tagger's cost,
+one article at a time, as a multiple of it; `gate_speedup` the ungated batches' cost over the gated ones'.
 """
 
 from __future__ import annotations
@@ -37,24 +38,29 @@ def _one_by_one(articles: list[tuple[str, str]], tagger: str) -> int:
     return sum(len(extract_entities(text, lang, tagger)) for text, lang in articles)
 
 
-def _in_stage_batches(articles: list[tuple[str, str]], tagger: str) -> int:
+def _in_stage_batches(articles: list[tuple[str, str]], tagger: str, gate: float | None = None) -> int:
     """As the enrich worker runs under load: 32 pages per call, one encoder pass over all their sentences."""
     batches = [articles[start : start + BATCH_SIZE] for start in range(0, len(articles), BATCH_SIZE)]
     return sum(len(entities) for batch in batches
-               for entities in extract_entities_batch([(text, lang, None) for text, lang in batch], tagger))
+               for entities in extract_entities_batch([(text, lang, None) for text, lang in batch], tagger, gate))
+
+
+def _ungated(articles: list[tuple[str, str]], tagger: str) -> int:
+    return _in_stage_batches(articles, tagger, gate=1.0)
 
 
 def measure(args) -> dict:
     sets = _articles(args.data_dir, args.articles)
     figures = {}
-    runs = [(tagger, _one_by_one) for tagger in TAGGERS] + [("context", _in_stage_batches)]
+    runs = [(tagger, _one_by_one) for tagger in TAGGERS] + [("context", _in_stage_batches), ("context", _ungated)]
+    suffixes = {_one_by_one: "", _in_stage_batches: "_batched", _ungated: "_ungated"}
     for tagger, run in runs:
         extract_entities("नरेंद्र मोदी ने जिनेवा में कहा।", "hi", tagger)  # warm-up: models and encoder loaded
         for name, articles in sets.items():
             started = time.process_time()
             mentions = run(articles, tagger)
             cpu = time.process_time() - started
-            label = f"{name}_{tagger}" + ("_batched" if run is _in_stage_batches else "")
+            label = f"{name}_{tagger}{suffixes[run]}"
             figures[label] = {"articles": len(articles), "cpu_s": round(cpu, 2),
                               "ms_per_article": round(1000 * cpu / len(articles), 1),
                               "articles_per_cpu_second": round(len(articles) / cpu, 2),
@@ -65,7 +71,9 @@ def measure(args) -> dict:
             "context_vs_crf": {name: round(figures[f"{name}_context"]["cpu_s"] / figures[f"{name}_crf"]["cpu_s"], 2)
                                for name in sets},
             "batched_speedup": {name: round(figures[f"{name}_context"]["cpu_s"] / figures[f"{name}_context_batched"]["cpu_s"], 2)
-                                for name in sets}}
+                                for name in sets},
+            "gate_speedup": {name: round(figures[f"{name}_context_ungated"]["cpu_s"] / figures[f"{name}_context_batched"]["cpu_s"], 2)
+                             for name in sets}}
 
 
 def print_table(result: dict) -> None:
@@ -77,4 +85,5 @@ def print_table(result: dict) -> None:
               f"{figures['articles_per_cpu_second']:>16.2f}{figures['entities_per_article']:>10.1f}")
     for name, ratio in result["context_vs_crf"].items():
         print(f"{name}: the contextual tagger costs {ratio}x the plain CRF; in batches of {BATCH_SIZE} articles it "
-              f"runs {result['batched_speedup'][name]}x faster than one article at a time")
+              f"runs {result['batched_speedup'][name]}x faster than one article at a time, and "
+              f"{result['gate_speedup'][name]}x faster than with every sentence through the encoder")

@@ -22,7 +22,7 @@ import orjson
 from workers.datasets import read_jsonl
 from workers.stages.enrich import MODEL_VERSIONS, model_version
 from workers.stages.enrich.tagging import repeat_page_names, tag_sentences
-from workers.stages.enrich.model import TAGGERS
+from workers.stages.enrich.model import TAGGERS, context_gate
 from workers.training.entities import is_heldout
 
 TYPES = ("PER", "ORG", "LOC")
@@ -33,6 +33,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lang", default=None, help="score only rows of this language")
     parser.add_argument("--tagger", choices=TAGGERS, default=None,
                         help="context, context-deva or crf (default: the entity_tagger setting, as the enrich stage runs)")
+    parser.add_argument("--context-gate", type=float, default=None,
+                        help="the context gate, 1 = every sentence through the encoder (default: the "
+                             "entity_context_gate setting)")
 
 
 def _scores(true_positive: int, predicted: int, gold: int) -> dict:
@@ -61,7 +64,7 @@ def _pages(rows: list[dict]) -> list[list[int]]:
     return list(pages.values())
 
 
-def _tag_rows(rows: list[dict], tagger: str | None) -> tuple[list[list[tuple]], list[list[tuple]]]:
+def _tag_rows(rows: list[dict], tagger: str | None, gate: float | None = None) -> tuple[list[list[tuple]], list[list[tuple]]]:
     """Spans (start, end, type) of every row: tagged alone, and as a sentence of its page."""
     alone: list = [None] * len(rows)
     on_page: list = [None] * len(rows)
@@ -74,7 +77,7 @@ def _tag_rows(rows: list[dict], tagger: str | None) -> tuple[list[list[tuple]], 
     for lang, lang_batches in batches.items():
         for batch in lang_batches:
             indices = [i for page in batch for i in page]
-            spans = dict(zip(indices, tag_sentences([rows[i]["tokens"] for i in indices], lang, tagger)))
+            spans = dict(zip(indices, tag_sentences([rows[i]["tokens"] for i in indices], lang, tagger, gate=gate)))
             for page in batch:
                 completed = repeat_page_names([rows[i]["tokens"] for i in page], [spans[i] for i in page])
                 for i, page_spans in zip(page, completed):
@@ -133,7 +136,7 @@ def run(args) -> int:
     selected = [row for row in read_jsonl(args.data, limit=args.limit)
                 if not (args.held_out and not is_heldout(row)) and not (args.lang and row["lang"] != args.lang)]
     started = time.perf_counter()
-    alone, on_page = _tag_rows(selected, args.tagger)
+    alone, on_page = _tag_rows(selected, args.tagger, args.context_gate)
     elapsed = time.perf_counter() - started
     counts, per_lang = _count(selected, on_page)
     alone_counts, alone_per_lang = _count(selected, alone)
@@ -149,6 +152,7 @@ def run(args) -> int:
         "page_ids": PAGE_IDS,
         "sentences_per_second": round(len(selected) / elapsed, 1) if elapsed else None,
         "model_version": MODEL_VERSIONS[args.tagger] if args.tagger else model_version(),
+        "context_gate": context_gate() if args.context_gate is None else args.context_gate,
     }
     if not args.json:
         alone_f1 = result["sentence_level"]["f1"]

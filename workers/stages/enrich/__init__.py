@@ -19,8 +19,10 @@ from workers.types import Entity
 
 # What documents say for each `entity_tagger` value; model_version() says what runs.
 # The page pass (repeat_page_names) made ctx-3 ctx-4, ctx-1 ctx-deva-2 and crf-3 crf-4; dropping spans without
-# letters (tagging._has_letters) and reading the title in the page pass made them ctx-5, ctx-deva-3 and crf-5.
-MODEL_VERSIONS = {"context": "entities-ctx-5", "context-deva": "entities-ctx-deva-3", "crf": "entities-crf-5"}
+# letters (tagging._has_letters) and reading the title in the page pass made them ctx-5, ctx-deva-3 and crf-5; the
+# context gate (tagging.needs_context: a sentence the plain CRF is sure names nobody skips the encoder) ctx-6 and
+# ctx-deva-4.
+MODEL_VERSIONS = {"context": "entities-ctx-6", "context-deva": "entities-ctx-deva-4", "crf": "entities-crf-5"}
 MODEL_VERSION = MODEL_VERSIONS["context"]  # the shipped default
 
 _SENTENCE_ENDS = {".", "!", "?", "।", "॥", "|"}
@@ -107,11 +109,15 @@ def extract_entities(text: str, lang: str, tagger: str | None = None, title: str
     return extract_entities_batch([(text, lang, title)], tagger)[0]
 
 
-def extract_entities_batch(pages: list[tuple[str, str, str | None]], tagger: str | None = None) -> list[list[Entity]]:
+def extract_entities_batch(pages: list[tuple[str, str, str | None]], tagger: str | None = None,
+                           gate: float | None = None) -> list[list[Entity]]:
     """extract_entities of each (text, lang, title), with one encoder pass over the sentences of all the pages:
-    a stage batch's sentences sorted by length together pad less than each page's alone (docs/benchmarks.md)."""
+    a stage batch's sentences sorted by length together pad less than each page's alone (docs/benchmarks.md).
+    `gate`: the context gate (default: the `entity_context_gate` setting; tagging.needs_context)."""
     prepared = [_page_sentences(text, title) for text, _, title in pages]
-    evidence = iter(contextual_evidence([sentence for _, _, sentences in prepared for sentence in sentences], tagger))
+    sentences = [sentence for _, _, page_sentences in prepared for sentence in page_sentences]
+    langs = [lang for (_, lang, _), (_, _, page_sentences) in zip(pages, prepared) for _ in page_sentences]
+    evidence = iter(contextual_evidence(sentences, langs, tagger, gate))
     results = []
     for (text, lang, _), (tokens, ranges, sentences) in zip(pages, prepared):
         page_evidence = [next(evidence) for _ in sentences]

@@ -125,6 +125,18 @@ def entity_tagger() -> str:
     return checked_tagger(load_settings().entity_tagger)
 
 
+@cache
+def context_gate() -> float:
+    """The `entity_context_gate` setting: how sure the plain CRF must be that a sentence names nobody for the
+    sentence to skip the encoder (1: no sentence skips)."""
+    from workers.config import load_settings
+
+    gate = load_settings().entity_context_gate
+    if not 0.0 < gate <= 1.0:
+        raise ValueError(f"entity_context_gate must be in (0, 1], not {gate}")
+    return gate
+
+
 def contextual_scripts(choice: str | None = None) -> frozenset[str]:
     """The scripts whose sentences the tagger `choice` (default: the setting) reads through the encoder."""
     return CONTEXT_SCRIPTS[checked_tagger(choice) if choice else entity_tagger()]
