@@ -163,6 +163,17 @@ def test_the_process_encoder_runs_what_its_setting_asks_for_on_this_cpu(encoder)
     assert encoder.precision == (auto_precision(cpu_flags()) if requested == "auto" else requested)
 
 
+def test_each_graph_is_compiled_on_its_first_use_only():
+    # The enrich stage reads word states only: it must not hold the pooled graph too (docs/encoder.md, "Memory").
+    fresh = Encoder("fp32", max_tokens=32)
+    assert fresh._pooled is None and not fresh._token_requests
+    states = fresh.word_states([["Hello", "world"]], (1,))
+    assert states[0].shape == (2, 384)
+    assert fresh._pooled is None and fresh.precision == "fp32"  # read back from the token graph
+    fresh.passages(["hello"])
+    assert fresh._pooled is not None
+
+
 def test_an_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="encoder_precision"):
         Encoder("int4")

