@@ -17,7 +17,7 @@ from pathlib import Path
 import faust
 
 from workers import topics
-from workers.runtime import records
+from workers.runtime import memory, records
 from workers.runtime.deadletter import dead_letter_headers, previous_attempts
 from workers.runtime.health import Health, kafka_check, serve
 from workers.runtime.kafka import faust_credentials
@@ -56,7 +56,7 @@ class StagePool:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(max_workers=1)
+        pool = ProcessPoolExecutor(max_workers=1, initializer=memory.return_large_blocks_to_the_system)
         # raises here, at start-up, when the model cannot load
         encoder = pool.submit(records.warm_up, self.stage).result()
         if encoder:

@@ -3,7 +3,8 @@
 extract_entities(text, lang) tokenises the text, splits it into sentences, tags them with the model of
 their script plus gazetteer names, tags the untagged recurrences of names the page tags elsewhere (find_mentions),
 and gives every mention a canonical name in the context of the whole text (canonical.py). Devanagari and
-Latin-script sentences go through the shared encoder first, all of a page's in one batch, or all of a stage
+Latin-script sentences go through the shared encoder first (unless the plain CRF is sure they name nobody: the
+context gate, tagging.needs_context), all of a page's in one batch, or all of a stage
 batch's pages' with extract_entities_batch (context.py); the `entity_tagger` setting limits that to Devanagari
 ("context-deva") or turns it off ("crf"). The models ship in workers/models/entities (see MODEL_CARD.md there)
 and load once, on first use.

@@ -1,5 +1,5 @@
 """Token-level tagging: CRF spans (stacked on the shared encoder's evidence where the script has a contextual
-model, see context.py), completed with unambiguous gazetteer names the CRF missed (except after a contextual
+model, see context.py, for the sentences the context gate sends to the encoder, needs_context), completed with unambiguous gazetteer names the CRF missed (except after a contextual
 CRF whose ScriptModel says its spans are final: Latin), then, over a whole page, with the names the page tags
 elsewhere (repeat_page_names)."""
 
