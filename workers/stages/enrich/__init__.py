@@ -116,9 +116,9 @@ def extract_entities_batch(pages: list[tuple[str, str, str | None]], tagger: str
     a stage batch's sentences sorted by length together pad less than each page's alone (docs/benchmarks.md).
     `gate`: the context gate (default: the `entity_context_gate` setting; tagging.needs_context)."""
     prepared = [_page_sentences(text, title) for text, _, title in pages]
-    sentences = [sentence for _, _, page_sentences in prepared for sentence in page_sentences]
-    langs = [lang for (_, lang, _), (_, _, page_sentences) in zip(pages, prepared) for _ in page_sentences]
-    evidence = iter(contextual_evidence(sentences, langs, tagger, gate))
+    all_sentences = [sentence for _, _, sentences in prepared for sentence in sentences]
+    all_langs = [lang for (_, lang, _), (_, _, sentences) in zip(pages, prepared) for _ in sentences]
+    evidence = iter(contextual_evidence(all_sentences, all_langs, tagger, gate))
     results = []
     for (text, lang, _), (tokens, ranges, sentences) in zip(pages, prepared):
         page_evidence = [next(evidence) for _ in sentences]

@@ -110,14 +110,6 @@ def _scripts(sentences: list[list[str]]) -> list[str]:
     return [script_of_tokens(tokens) if tokens else "Other" for tokens in sentences]
 
 
-def _plain_certainty(tokens: list[str], script: str, lang: str) -> float:
-    """The least probability of `O` (no name) that the script's plain CRF gives a word of the sentence."""
-    crf = plain_crf(script)
-    crf.set(model_features(tokens, script, lang, resources().gazetteer.match([match_key(t) for t in tokens])))
-    crf.tag()
-    return min(crf.marginal("O", i) for i in range(len(tokens)))
-
-
 def needs_context(tokens: list[str], script: str, lang: str, gate: float) -> bool:
     """Whether a sentence of a contextual script goes through the encoder: unless the plain path (CRF and
     gazetteer) tags no name in it and the plain CRF gives every word P(O) >= gate. A Latin sentence without a capital
@@ -125,7 +117,8 @@ def needs_context(tokens: list[str], script: str, lang: str, gate: float) -> boo
     About a third of a news article's words skip the encoder at 0.95 (the model card, "Context gate")."""
     if gate >= 1.0 or (script == "Latn" and not any(char.isupper() for token in tokens for char in token)):
         return True
-    return _plain_certainty(tokens, script, lang) < gate or bool(_tag(tokens, script, lang, None))
+    spans, certainty = _tagged(tokens, script, lang, None)
+    return bool(spans) or certainty < gate
 
 
 def contextual_evidence(sentences: list[list[str]], langs: list[str], tagger: str | None = None,
@@ -162,12 +155,19 @@ def tag_spans(tokens: list[str], lang: str) -> list[Span]:
 
 
 def _tag(tokens: list[str], script: str, lang: str, evidence: np.ndarray | None) -> list[Span]:
+    return _tagged(tokens, script, lang, evidence)[0]
+
+
+def _tagged(tokens: list[str], script: str, lang: str, evidence: np.ndarray | None) -> tuple[list[Span], float | None]:
+    """The sentence's spans and, on the plain path (no evidence), the least probability of `O` (no name) its CRF
+    gives a word (1 where the script has no CRF); None on the contextual path, where nothing asks for it."""
     res = resources()
     keys = [match_key(token) for token in tokens]
     matches = res.gazetteer.match(keys)
     spans: list[Span] = []
     features = model_features(tokens, script, lang, matches) if script in SCRIPT_MODELS else None
     crf = plain_crf(script)
+    certainty = None if evidence is not None else 1.0
     if evidence is not None:
         crf = context_model(script).crf
         features = with_context(features, evidence)
@@ -175,8 +175,10 @@ def _tag(tokens: list[str], script: str, lang: str, evidence: np.ndarray | None)
         labels = crf.tag(features)
         marginals = {i: crf.marginal(label, i) for i, label in enumerate(labels) if label != "O"}
         spans = [span for span in bio_spans(labels, marginals) if _has_letters(tokens[span.start : span.end])]
+        if certainty is not None:
+            certainty = min(crf.marginal("O", i) for i in range(len(tokens)))
     if evidence is not None and SCRIPT_MODELS[script].context_spans_final:
-        return spans
+        return spans, certainty
     # A known name the CRF missed, or only found part of (किम जोंग of किम जोंग उन), is added; one
     # that cuts across a CRF span is left to the CRF.
     ambiguous = res.ambiguous.get(script, frozenset())
@@ -199,7 +201,7 @@ def _tag(tokens: list[str], script: str, lang: str, evidence: np.ndarray | None)
             spans = [span for span in spans if span not in overlapping]
             spans.append(Span(match.start, match.end, match.name.type, GAZETTEER_CONFIDENCE))
     spans.sort(key=lambda span: span.start)
-    return add_bracketed_aliases(tokens, spans) if script == "Deva" else spans
+    return (add_bracketed_aliases(tokens, spans) if script == "Deva" else spans), certainty
 
 
 # An organisation or place followed by one bracketed word names it again: भारतीय उद्योग परिसंघ ( सीआईआई ),
