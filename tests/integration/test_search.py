@@ -1,5 +1,6 @@
 """Per-language analysis against the real engine: the routed fields exist on an index created before them, each
-is read by its language's analyzer, and `search` reaches them."""
+is read by its language's analyzer, and `search` reaches them; the subword fields find what no analysed word
+matches."""
 
 import json
 import uuid
@@ -33,10 +34,14 @@ def search_index():
     settings = load_settings({"NEWSWIRE_INDEX_ALIAS": f"test-{uuid.uuid4().hex[:8]}-search"})
     client, alias = make_client(settings), settings.index_alias
     client.cluster.health(wait_for_status="yellow", timeout="10s")
-    # An index made by the template as it was before routing: ensure_index must add the routed fields to it.
+    # An index made by the template as it was before routing and subwords: ensure_index must add the routed
+    # fields to it, and leave out the subword fields, whose analyzer an open index cannot take.
     old = index_template(alias)["template"]
     for field in analysis.mapping_properties():
         del old["mappings"]["properties"][field]
+    for field in ("title", "body"):
+        del old["mappings"]["properties"][field]["fields"][analysis.SUBWORD_FIELD]
+    del old["settings"]["analysis"]
     client.indices.create(index=f"{alias}-000001", aliases={alias: {"is_write_index": True}}, **old)
     ensure_index(client, alias)
     documents = [(f"{lang}-match", lang, body) for lang, body, _, _ in INFLECTED]
@@ -77,6 +82,49 @@ def test_the_engine_has_every_analyzer_the_template_names(search_index):
     assert {lang: spec["analyzer"] for lang, spec in properties["body_by_lang"]["properties"].items()} == analysis.ROUTED_ANALYZERS
     for analyzer in set(analysis.ROUTED_ANALYZERS.values()):
         assert client.indices.analyze(index=alias, analyzer=analyzer, text="news 新闻")["tokens"]
+
+
+def test_an_index_made_before_the_subword_fields_keeps_working_without_them(search_index):
+    client, alias = search_index
+    properties = next(iter(client.indices.get_mapping(index=alias).body.values()))["mappings"]["properties"]
+    assert analysis.SUBWORD_FIELD not in properties["body"]["fields"] and "hi" in properties["body"]["fields"]
+    ensure_index(client, alias)  # idempotent, still without them
+    assert search(client, alias, "правительство дом", size=1)[0]["_id"] == "ru-match"  # queries name them anyway
+
+
+# (lang, indexed body, query sharing no analysed word with it, a same-language page it must not find): a Dutch
+# and a German compound against its parts (no decompounding in Lucene's analyzers), and Marathi, which has no
+# analyzer, in another inflection.
+SUBWORDS = [
+    ("nl", "De prijzen van woningen in Amsterdam stegen opnieuw.", "Huizenprijzen",
+     "Het weer wordt morgen zonnig en warm."),
+    ("de", "Die Wahl zum Landtag findet im Herbst statt.", "Landtagswahlen", "Der Verein feiert sein Jubiläum im Sommer."),
+    ("mr", "सरकारच्या निर्णयामुळे शेतकऱ्यांना दिलासा मिळाला.", "सरकारने", "पावसामुळे शाळांना सुट्टी जाहीर झाली."),
+]
+
+
+@pytest.fixture(scope="module")
+def subword_index():
+    settings = load_settings({"NEWSWIRE_INDEX_ALIAS": f"test-{uuid.uuid4().hex[:8]}-subwords"})
+    client, alias = make_client(settings), settings.index_alias
+    ensure_index(client, alias)
+    documents = [(f"{lang}-{kind}", lang, body) for lang, match, _, other in SUBWORDS
+                 for kind, body in (("match", match), ("other", other))]
+    helpers.bulk(client, ({"_index": alias, "_id": page_id, "_source": {
+        "page_id": page_id, "title": "", "body": body, "lang": lang, **analysis.routed_fields(lang, "", body)}}
+        for page_id, lang, body in documents), refresh="wait_for")
+    yield client, alias
+    client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
+    client.options(ignore_status=404).indices.delete_index_template(name=f"{alias}-template")
+
+
+@pytest.mark.parametrize("lang,query", [(lang, query) for lang, _, query, _ in SUBWORDS])
+def test_subword_fields_find_a_compound_or_inflection_no_analysed_word_matches(subword_index, lang, query):
+    client, alias = subword_index
+    fields = analysis.query_fields(lang, subword_weight=0)
+    assert not _ids(client, alias, {"multi_match": {"query": query, "fields": fields}})
+    assert _ids(client, alias, {"match": {"body.grams": query}}) == {f"{lang}-match"}
+    assert [hit["_id"] for hit in search(client, alias, query, size=2, lang=lang)] == [f"{lang}-match"]
 
 
 STORY_PAIRS = Path(__file__).resolve().parent.parent / "fixtures" / "story_pairs.jsonl"

@@ -17,12 +17,31 @@ def test_the_template_maps_every_routed_language_to_its_analyzer():
     assert {properties["body"]["fields"][lang]["analyzer"] for lang in ("hi", "en")} == {"hindi", "english"}
 
 
+def test_the_template_has_subword_fields_and_their_analyzer():
+    template = index_template("newswire-pages")["template"]
+    for field in ("title", "body"):
+        assert template["mappings"]["properties"][field]["fields"]["grams"] == {"type": "text", "analyzer": "newswire_grams"}
+    analyzer = template["settings"]["analysis"]["analyzer"]["newswire_grams"]
+    assert analyzer["tokenizer"] == "standard" and analyzer["filter"][0] == "lowercase"
+    (gram_filter,) = [template["settings"]["analysis"]["filter"][name] for name in analyzer["filter"][1:]]
+    assert gram_filter == {"type": "ngram", "min_gram": 4, "max_gram": 4}
+
+
+ANALYSED_GRAMS = ["title.grams^0.6", "body.grams^0.2"]
+
+
 def test_queries_fan_out_to_the_fields_of_their_language():
-    assert analysis.query_fields("de") == ["title^3", "body", "title_by_lang.de^3", "body_by_lang.de"]
-    assert analysis.query_fields("ja") == ["title^3", "body", "title_by_lang.zh^3", "body_by_lang.zh",
+    assert analysis.query_fields("de") == ["title^3", "body", *ANALYSED_GRAMS, "title_by_lang.de^3", "body_by_lang.de"]
+    assert analysis.query_fields("ja") == ["title^3", "body", *ANALYSED_GRAMS, "title_by_lang.zh^3", "body_by_lang.zh",
                                            "title_by_lang.ja^3", "body_by_lang.ja", "title_by_lang.ko^3", "body_by_lang.ko"]
-    assert analysis.query_fields("hi") == ["title^3", "body", "title.hi^3", "body.hi"]
-    assert analysis.query_fields("mr") == analysis.STANDARD_FIELDS
+    assert analysis.query_fields("hi") == ["title^3", "body", *ANALYSED_GRAMS, "title.hi^3", "body.hi"]
+
+
+def test_subwords_weigh_more_where_the_language_has_no_analyzer():
+    unanalysed = ["title^3", "body", "title.grams^6.0", "body.grams^2.0"]
+    assert analysis.query_fields("mr") == unanalysed
+    assert analysis.query_fields(None)[:4] == unanalysed  # not known: every language's fields too
+    assert analysis.query_fields("de", subword_weight=0) == ["title^3", "body", "title_by_lang.de^3", "body_by_lang.de"]
     every = set(full_text_query("x")["multi_match"]["fields"])  # too short to detect: every language
     assert {"body.en", "body.hi", "body_by_lang.ru", "body_by_lang.zh", "people", "places"} <= every
     detected = full_text_query("Die Landesregierungen haben neue Häuser für Familien gebaut")["multi_match"]["fields"]

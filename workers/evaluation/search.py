@@ -13,8 +13,9 @@ and queried as `newswire search` does. Modes: `standard` (BM25 on `title` and `b
 `newswire search` sends: standard, language and entity fields, the query's language not given), `semantic`,
 `hybrid-rrf` (RRF) and `hybrid` (SEMANTIC_WEIGHT), the fused ones from the same two ranked lists.
 `--sweep` adds the weighted sum at every weight 0.0..1.0 (overall figures), to choose SEMANTIC_WEIGHT on the
-tune half. Last line with --json: {"n", <mode>: {recall_at_10, mrr_at_10}, "per_lang": {key: {"n", "covered",
-<mode>: {...}}}, "sweep"?}.
+tune half, and full text at subword weights 0.0..3.0 (overall and per language), to choose the two
+SUBWORD_WEIGHT_* settings (workers/stages/analysis.py). Last line with --json: {"n", <mode>: {recall_at_10,
+mrr_at_10}, "per_lang": {key: {"n", "covered", <mode>: {...}}}, "sweep"?, "subword_sweep"?}.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ TOP_K = 10
 MSEARCH_BATCH = 50
 MODES = ("standard", "text", "semantic", "hybrid-rrf", "hybrid")
 SWEEP_WEIGHTS = [round(0.1 * step, 1) for step in range(11)]
+SUBWORD_SWEEP_WEIGHTS = [0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0]
 
 
 def add_arguments(parser) -> None:
@@ -43,7 +45,8 @@ def add_arguments(parser) -> None:
                                                                     "`split`; SIB-200 train and dev read as tune and report)")
     parser.add_argument("--cross", action="store_true", help="cross-language rows: the target is the same group "
                                                              "in another language")
-    parser.add_argument("--sweep", action="store_true", help="also score the weighted sum at weights 0.0..1.0")
+    parser.add_argument("--sweep", action="store_true", help="also score the weighted sum at weights 0.0..1.0, "
+                                                             "and full text at subword weights 0.0..3.0")
 
 
 def split_of(row: dict) -> str | None:
@@ -82,11 +85,13 @@ def targets_of(rows: list[dict], cross: bool) -> list[set[str]]:
     return [{other["id"] for other in by_group[row["group"]] if other["lang"] != row["lang"]} for row in rows]
 
 
-def ranked_lists(client, alias: str, rows: list[dict], cross: bool) -> list[dict[str, list[dict]]]:
+def ranked_lists(client, alias: str, rows: list[dict], cross: bool,
+                 subword_weights: list[float] = ()) -> list[dict[str, list[dict]]]:
     """Per row, the standard, text and semantic hits (the last two a fusion window long), own row removed in
-    cross mode."""
+    cross mode; with `subword_weights`, also full text at each of them (`text@<weight>`)."""
     window = search_runtime.FUSION_WINDOW + 1
     vectors = search_runtime.query_vectors([row["query"] for row in rows])
+    names = ["standard", "text", "semantic", *(f"text@{weight}" for weight in subword_weights)]
     lists = []
     for start in range(0, len(rows), MSEARCH_BATCH):
         searches = []
@@ -95,14 +100,16 @@ def ranked_lists(client, alias: str, rows: list[dict], cross: bool) -> list[dict
                 {"query": search_runtime.full_text_query(row["query"], fields=analysis.STANDARD_FIELDS), "size": TOP_K + 1},
                 {"query": search_runtime.full_text_query(row["query"]), "size": window},
                 {"knn": search_runtime.knn_clause(vector, window), "size": window},
+                *({"query": search_runtime.full_text_query(row["query"], subword_weight=weight), "size": TOP_K + 1}
+                  for weight in subword_weights),
             ]
             for body in bodies:
                 searches += [{"index": alias}, {**body, "_source": False}]
         responses = client.msearch(searches=searches)["responses"]
         for offset, row in enumerate(rows[start:start + MSEARCH_BATCH]):
             own = [[hit for hit in response["hits"]["hits"] if not (cross and hit["_id"] == row["id"])]
-                   for response in responses[3 * offset: 3 * offset + 3]]
-            lists.append({"standard": own[0], "text": own[1], "semantic": own[2]})
+                   for response in responses[len(names) * offset: len(names) * (offset + 1)]]
+            lists.append(dict(zip(names, own)))
     return lists
 
 
@@ -144,6 +151,12 @@ def score(rows: list[dict], lists: list[dict], targets: list[set[str]], cross: b
     if sweep:
         result["sweep"] = {str(weight): summary([rank_of(top_ids("hybrid", lists[i], weight), targets[i])
                                                  for i in scored]) for weight in SWEEP_WEIGHTS}
+        subword_found = {weight: {i: rank_of([hit["_id"] for hit in lists[i][f"text@{weight}"][:TOP_K]], targets[i])
+                                  for i in scored} for weight in SUBWORD_SWEEP_WEIGHTS}
+        result["subword_sweep"] = {
+            str(weight): {**summary(list(found_at.values())),
+                          "per_lang": {key: summary([found_at[i] for i in indices]) for key, indices in positions.items()}}
+            for weight, found_at in subword_found.items()}
     return result
 
 
@@ -156,8 +169,8 @@ def run(args) -> int:
     alias = f"newswire-eval-search-{uuid.uuid4().hex[:8]}"
     try:
         index_rows(client, alias, rows)
-        result = score(rows, ranked_lists(client, alias, rows, args.cross), targets_of(rows, args.cross),
-                       args.cross, args.sweep)
+        lists = ranked_lists(client, alias, rows, args.cross, SUBWORD_SWEEP_WEIGHTS if args.sweep else ())
+        result = score(rows, lists, targets_of(rows, args.cross), args.cross, args.sweep)
     finally:
         client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
         client.options(ignore_status=404).indices.delete_index_template(name=f"{alias}-template")
@@ -168,6 +181,8 @@ def run(args) -> int:
         print(f"  {key:14} {figures['n']:>5} {cells}")
     for weight, figures in result.get("sweep", {}).items():
         print(f"  weighted sum, semantic weight {weight}: {figures['recall_at_10']:.4f} / {figures['mrr_at_10']:.4f}")
+    for weight, figures in result.get("subword_sweep", {}).items():
+        print(f"  full text, subword weight {weight}: {figures['recall_at_10']:.4f} / {figures['mrr_at_10']:.4f}")
     if args.json:
         print(orjson.dumps(result).decode())
     return 0

@@ -4,6 +4,7 @@ queries other callers (the `newswire search` command, the evals) run against the
 from __future__ import annotations
 
 import json
+import logging
 from importlib import resources
 
 from elasticsearch import BadRequestError, Elasticsearch
@@ -11,6 +12,8 @@ from elasticsearch.serializer import OrjsonSerializer
 
 from workers.stages import analysis
 from workers.stages.language import detect_language
+
+log = logging.getLogger(__name__)
 
 # Canonical entity names match whatever the query's language: they are keywords.
 ENTITY_FIELDS = ["people", "organisations", "places"]
@@ -34,8 +37,12 @@ def make_client(settings) -> Elasticsearch:
 def index_template(alias: str, replicas: int = 0, lifecycle_policy: str = "") -> dict:
     text = resources.files("workers.runtime").joinpath("index_template.json").read_text(encoding="utf-8")
     template = json.loads(text.replace("{alias}", alias))
-    template["template"]["mappings"]["properties"].update(analysis.mapping_properties())
+    properties = template["template"]["mappings"]["properties"]
+    properties.update(analysis.mapping_properties())
+    for field in ("title", "body"):
+        properties[field]["fields"][analysis.SUBWORD_FIELD] = analysis.subword_mapping()
     index_settings = template["template"]["settings"]
+    index_settings["analysis"] = analysis.index_analysis()
     index_settings["number_of_replicas"] = replicas
     if lifecycle_policy:
         index_settings["index.lifecycle.name"] = lifecycle_policy
@@ -46,7 +53,10 @@ def index_template(alias: str, replicas: int = 0, lifecycle_policy: str = "") ->
 def ensure_index(client: Elasticsearch, alias: str, replicas: int = 0, lifecycle_policy: str = "") -> None:
     """Idempotent: (re)install the template, then create the first index behind the write alias if none exists;
     an index that exists already gets the template's mapping, so fields added by an upgrade (the page embedding)
-    are accepted by it too (adding fields is allowed on a live index; the mapping is strict)."""
+    are accepted by it too (adding fields is allowed on a live index; the mapping is strict). The subword fields
+    are the exception: their analyzer is an index setting, which an open index cannot take, so an index made
+    before them goes without them (searches skip a field an index lacks) and the next one, made from the
+    template at rollover, has them."""
     template = index_template(alias, replicas, lifecycle_policy)
     client.indices.put_index_template(name=f"{alias}-template", **template)
     if not client.indices.exists_alias(name=alias):
@@ -56,7 +66,21 @@ def ensure_index(client: Elasticsearch, alias: str, replicas: int = 0, lifecycle
         except BadRequestError as error:
             if error.error != "resource_already_exists_exception":  # another indexer replica won the race
                 raise
-    client.indices.put_mapping(index=alias, properties=template["template"]["mappings"]["properties"])
+    properties = template["template"]["mappings"]["properties"]
+    without = _indices_without_subword_analyzer(client, alias)
+    if without:
+        log.warning("indices %s were made before the subword fields: they stay without them (the template's next "
+                    "index has them; reindex to add them to old pages)", ",".join(sorted(without)))
+        properties = {**properties, **{field: {**properties[field], "fields": {
+            name: spec for name, spec in properties[field]["fields"].items() if name != analysis.SUBWORD_FIELD}}
+            for field in ("title", "body")}}
+    client.indices.put_mapping(index=alias, properties=properties)
+
+
+def _indices_without_subword_analyzer(client: Elasticsearch, alias: str) -> list[str]:
+    settings = client.indices.get_settings(index=alias, name=f"index.analysis.analyzer.{analysis.SUBWORD_ANALYZER}.*")
+    every = client.indices.get_alias(name=alias)
+    return [index for index in every if not settings.get(index, {}).get("settings")]
 
 
 # Search modes: BM25 only, nearest neighbours on the page embedding, and the two fused client-side (the local
@@ -73,15 +97,16 @@ HIT_SOURCE = {"excludes": ["embedding", "title_by_lang", "body_by_lang"]}
 SEMANTIC_WEIGHT = 0.7
 
 
-def full_text_query(text: str, lang: str | None = None, fields: list[str] | None = None) -> dict:
-    """BM25 over the standard fields, the language fields of the query's language and the entity names; the
-    scores of the fields add up (`most_fields`: with `best_fields` the standard field's score, higher for
+def full_text_query(text: str, lang: str | None = None, fields: list[str] | None = None,
+                    subword_weight: float | None = None) -> dict:
+    """BM25 over the standard and subword fields, the language fields of the query's language and the entity
+    names; the scores of the fields add up (`most_fields`: with `best_fields` the standard field's score, higher for
     unstemmed rare words, hid the language field's). The language is `lang`, else the one the language stage
     detects in the query; when that is not an analysed language (or undetermined), every language's fields are
     searched (workers/stages/analysis.py). Chosen on the tune half of the search eval set (docs/search.md)."""
     if fields is None:
         lang = lang or detect_language(text).code
-        fields = analysis.query_fields(lang if lang in analysis.COVERED_LANGUAGES else None) + ENTITY_FIELDS
+        fields = analysis.query_fields(lang if lang in analysis.COVERED_LANGUAGES else None, subword_weight) + ENTITY_FIELDS
     return {"multi_match": {"query": text, "fields": fields, "type": "most_fields"}}
 
 

@@ -35,6 +35,37 @@ COVERED_LANGUAGES = sorted({*MULTI_FIELD_ANALYZERS, *ROUTED_ANALYZERS})
 
 STANDARD_FIELDS = ["title^3", "body"]
 
+# Subword fields of every page: `title.grams` and `body.grams`, the standard tokens cut into overlapping
+# character 4-grams (the template's `newswire_grams` analyzer; 4-grams are the usual choice for n-gram retrieval
+# in European and Indian languages, not tuned here). They let a headline's `Huizenprijzen` meet a body's
+# `prijzen`, or an inflected form meet another where a language has no stemmer, or one that misses the form.
+# Their share of the score against the word fields' 1, chosen on the tune half of the search eval set by mean
+# MRR@10 (docs/search.md): small where the query's language has an analyzer (they complement it), large where
+# it has none or is not known (they are then the only evidence of a word's other forms).
+SUBWORD_WEIGHT_ANALYSED = 0.2
+SUBWORD_WEIGHT_UNANALYSED = 2.0
+SUBWORD_ANALYZER = "newswire_grams"
+SUBWORD_FIELD = "grams"  # the multi-field's name under `title` and `body`
+SUBWORD_GRAM = 4
+
+
+def index_analysis() -> dict:
+    """The index settings' analysis section: the subword analyzer (standard tokens, lower case, 4-grams; the
+    `ngram` filter is analysis-common's in production, the local plugin's on the local stack)."""
+    return {"filter": {"newswire_4grams": {"type": "ngram", "min_gram": SUBWORD_GRAM, "max_gram": SUBWORD_GRAM}},
+            "analyzer": {SUBWORD_ANALYZER: {"type": "custom", "tokenizer": "standard",
+                                            "filter": ["lowercase", "newswire_4grams"]}}}
+
+
+def subword_mapping() -> dict:
+    return {"type": "text", "analyzer": SUBWORD_ANALYZER}
+
+
+def subword_fields(weight: float) -> list[str]:
+    if weight <= 0:
+        return []
+    return [f"title.{SUBWORD_FIELD}^{round(3 * weight, 3)}", f"body.{SUBWORD_FIELD}^{round(weight, 3)}"]
+
 
 def routed_fields(lang: str, title: str, body: str) -> dict:
     """The routed copies of a page's text, to merge into its `_source` (nothing for an unrouted language)."""
@@ -52,18 +83,22 @@ def language_fields(lang: str) -> list[str]:
     return []
 
 
-def query_fields(lang: str | None = None) -> list[str]:
-    """Where a full-text query looks: the standard fields plus the fields of `lang` and of the languages read by
-    the same analyzer (a short Han query detected as Chinese may be Japanese: zh, ja and ko are all `cjk`), or of
-    every covered language when the query's language is not given (each routed field holds only pages of its
-    language, so the others match nothing)."""
+def query_fields(lang: str | None = None, subword_weight: float | None = None) -> list[str]:
+    """Where a full-text query looks: the standard and subword fields plus the fields of `lang` and of the
+    languages read by the same analyzer (a short Han query detected as Chinese may be Japanese: zh, ja and ko are
+    all `cjk`), or of every covered language when the query's language is not given (each routed field holds
+    only pages of its language, so the others match nothing). `subword_weight` overrides the subword fields'
+    share (the eval's sweep)."""
+    if subword_weight is None:
+        subword_weight = SUBWORD_WEIGHT_ANALYSED if lang in COVERED_LANGUAGES else SUBWORD_WEIGHT_UNANALYSED
     if lang is None:
         languages = COVERED_LANGUAGES
     elif lang in ROUTED_ANALYZERS:
         languages = [code for code, analyzer in ROUTED_ANALYZERS.items() if analyzer == ROUTED_ANALYZERS[lang]]
     else:
         languages = [lang]
-    return STANDARD_FIELDS + [field for code in languages for field in language_fields(code)]
+    return (STANDARD_FIELDS + subword_fields(subword_weight)
+            + [field for code in languages for field in language_fields(code)])
 
 
 def mapping_properties() -> dict:

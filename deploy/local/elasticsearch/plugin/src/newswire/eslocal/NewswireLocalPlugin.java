@@ -2,6 +2,7 @@ package newswire.eslocal;
 
 import org.apache.lucene.analysis.Analyzer;
 import org.apache.lucene.analysis.CharArraySet;
+import org.apache.lucene.analysis.TokenStream;
 import org.apache.lucene.analysis.ar.ArabicAnalyzer;
 import org.apache.lucene.analysis.bn.BengaliAnalyzer;
 import org.apache.lucene.analysis.cjk.CJKAnalyzer;
@@ -13,6 +14,7 @@ import org.apache.lucene.analysis.fr.FrenchAnalyzer;
 import org.apache.lucene.analysis.hi.HindiAnalyzer;
 import org.apache.lucene.analysis.id.IndonesianAnalyzer;
 import org.apache.lucene.analysis.it.ItalianAnalyzer;
+import org.apache.lucene.analysis.ngram.NGramTokenFilter;
 import org.apache.lucene.analysis.nl.DutchAnalyzer;
 import org.apache.lucene.analysis.pt.PortugueseAnalyzer;
 import org.apache.lucene.analysis.ru.RussianAnalyzer;
@@ -33,9 +35,11 @@ import org.elasticsearch.env.Environment;
 import org.elasticsearch.features.NodeFeature;
 import org.elasticsearch.index.IndexSettings;
 import org.elasticsearch.index.analysis.AbstractIndexAnalyzerProvider;
+import org.elasticsearch.index.analysis.AbstractTokenFilterFactory;
 import org.elasticsearch.index.analysis.Analysis;
 import org.elasticsearch.index.analysis.AnalyzerProvider;
 import org.elasticsearch.index.analysis.PreBuiltAnalyzerProviderFactory;
+import org.elasticsearch.index.analysis.TokenFilterFactory;
 import org.elasticsearch.indices.analysis.AnalysisModule.AnalysisProvider;
 import org.elasticsearch.indices.analysis.PreBuiltCacheFactory.CachingStrategy;
 import org.elasticsearch.plugins.ActionPlugin;
@@ -69,6 +73,9 @@ import java.util.function.Supplier;
  *   <li>{@code ukrainian}, as Elastic's analysis-ukrainian plugin (not part of analysis-common) registers it:
  *       Lucene's {@code UkrainianMorfologikAnalyzer} with its default stopwords and the same settings, from the
  *       lucene-analysis-morfologik and morfologik jars that stack.sh bundles in the plugin folder (jars.txt);</li>
+ *   <li>the {@code ngram} token filter, with analysis-common's settings ({@code min_gram}, {@code max_gram},
+ *       {@code preserve_original}) and its {@code index.max_ngram_diff} check, which the template's
+ *       {@code newswire_grams} analyzer (subword fields) uses;</li>
  *   <li>{@code GET /} and {@code HEAD /}, which elasticsearch-py uses for {@code info()} and {@code ping()}.</li>
  * </ul>
  */
@@ -102,6 +109,30 @@ public class NewswireLocalPlugin extends Plugin implements AnalysisPlugin, Actio
             Map.entry("cjk", configurable(CJKAnalyzer.getDefaultStopSet(), (stop, exclusion) -> new CJKAnalyzer(stop))),
             Map.entry("ukrainian", configurable(UkrainianMorfologikAnalyzer.getDefaultStopwords(), UkrainianMorfologikAnalyzer::new))
         );
+    }
+
+    @Override
+    public Map<String, AnalysisProvider<TokenFilterFactory>> getTokenFilters() {
+        return Map.of("ngram", NewswireLocalPlugin::ngramFilter);
+    }
+
+    /** analysis-common's NGramTokenFilterFactory: the same settings, defaults and limit. */
+    private static TokenFilterFactory ngramFilter(IndexSettings indexSettings, Environment env, String name, Settings settings) {
+        int minGram = settings.getAsInt("min_gram", 1);
+        int maxGram = settings.getAsInt("max_gram", 2);
+        boolean preserveOriginal = settings.getAsBoolean("preserve_original", false);
+        int maxAllowedDiff = indexSettings.getMaxNgramDiff();
+        if (maxGram - minGram > maxAllowedDiff) {
+            throw new IllegalArgumentException("The difference between max_gram and min_gram in NGram Tokenizer must be less "
+                + "than or equal to: [" + maxAllowedDiff + "] but was [" + (maxGram - minGram) + "]. This limit can be set "
+                + "by changing the [" + IndexSettings.MAX_NGRAM_DIFF_SETTING.getKey() + "] index level setting.");
+        }
+        return new AbstractTokenFilterFactory(name, settings) {
+            @Override
+            public TokenStream create(TokenStream input) {
+                return new NGramTokenFilter(input, minGram, maxGram, preserveOriginal);
+            }
+        };
     }
 
     @Override
