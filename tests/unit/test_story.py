@@ -165,3 +165,31 @@ def test_the_topic_eval_scores_tellings_under_their_storys_category():
     result = story_scores(rows, topics, "pair")
     assert (result["stories"], result["agreement_pages"]) == (1, 0.0)  # "b" has one telling, the last row none
     assert result["accuracy"] == 0.75  # the Hindi telling of "a" is filed as world; the last row stays wrong
+
+
+def test_a_band_key_an_unrelated_page_claimed_first_hides_a_telling():
+    # The first claimant owns a key: a distractor that shares every key with a telling but fails the same-story
+    # test (another day) makes the telling invisible to the next one, and the eval counts it on the set's rows.
+    telling, retelling = _near(BASE, 0.97, 4), _near(BASE, 0.97, 5)
+    rows = [{"id": "distractor:x", "group": "distractor:x"}, {"id": "a", "group": "g"}, {"id": "b", "group": "g"}]
+    day = 86_400.0
+    alone = [story.Features(telling, frozenset(), 10 * day), story.Features(telling, frozenset(), 10 * day),
+             story.Features(retelling, frozenset(), 10 * day)]
+    assert story_eval.score(rows[1:], alone[1:])["recall"] == 1.0
+    hidden = [story.Features(telling, frozenset(), 0.0)] + alone[1:]  # same keys, claimed 10 days earlier
+    result = story_eval.score(rows, hidden, distractors=1)
+    assert result["n"] == 2 and result["recall"] == 0.0 and result["distractors"] == 1
+    assert result["joined_distractors"] == 0 and result["distractors_joined"] == 0
+
+
+def test_distractors_are_halved_by_id_and_dated_within_the_sets_days(tmp_path):
+    path = tmp_path / "news.jsonl"
+    path.write_text("\n".join(json.dumps({"id": f"n{i}", "lang": "en", "text": f"Story {i}."}) for i in range(40))
+                    + "\n" + json.dumps({"id": "empty", "lang": "en", "text": " "}) + "\n", encoding="utf-8")
+    rows = [{"published": "2026-11-20T08:00:00Z"}, {"published": "2026-11-22T20:00:00Z"}]
+    tune = story_eval.load_distractors([str(path)], 100, rows, "tune")
+    report = story_eval.load_distractors([str(path)], 100, rows, "report")
+    assert len(tune) + len(report) == 40 and not {d["id"] for d in tune} & {d["id"] for d in report}
+    assert len(story_eval.load_distractors([str(path)], 5, rows, "all")) == 5
+    start, end = story.timestamp(rows[0]["published"]), story.timestamp(rows[1]["published"])
+    assert all(start <= story.timestamp(d["published"]) <= end and d["group"] == d["id"] for d in tune + report)

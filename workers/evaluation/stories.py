@@ -8,10 +8,18 @@ claims the keys nobody owns (workers/runtime/story_store.py does the same in the
 and the entities are computed as the pipeline computes them. Every pair of rows is scored: a true pair is two
 rows of one group; a false merge is a pair of two groups in one story, `same_topic_merges` those of one
 category.
+
+`--distractors FILE` (repeatable; topic or story rows, `--distractor-limit` of each) adds unrelated news pages
+published over the same days, each its own story, taken in the same publication order: a real stream has far
+more pages per day than the set, and a band key the first claimant owns hides a later telling from every page
+after it. Scores stay on the set's rows; `joined_distractors` counts set rows filed under a distractor's story,
+`distractors_joined` distractors filed under a set row's story.
 """
 
 from __future__ import annotations
 
+import zlib
+from datetime import datetime, timezone
 from itertools import combinations
 
 import orjson
@@ -30,6 +38,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--split", choices=("tune", "report", "all"), default="report",
                         help="the rows scored: thresholds were chosen on tune, figures are reported on report")
     parser.add_argument("--sweep", action="store_true", help="also score a grid of the two cosine thresholds")
+    parser.add_argument("--distractors", action="append", default=[], metavar="FILE",
+                        help="unrelated pages ({id, lang, text, title?, published?}) streamed among the rows; repeatable")
+    parser.add_argument("--distractor-limit", type=int, default=300,
+                        help="rows taken from each distractor file (of the split's half, by a hash of the id)")
 
 
 def page_features(rows: list[dict]) -> list[story.Features]:
@@ -40,6 +52,35 @@ def page_features(rows: list[dict]) -> list[story.Features]:
         names = [entity.canonical for entity in entities if entity.type in ("PER", "ORG", "LOC")]
         result.append(story.features(vector, names, published=row.get("published")))
     return result
+
+
+def distractor_split(page_id: str) -> str:
+    """Distractors are halved by a hash of their id like the set's rows: tune and report never share one."""
+    return "tune" if zlib.crc32(page_id.encode("utf-8")) % 2 == 0 else "report"
+
+
+def load_distractors(paths: list[str], limit: int, rows: list[dict], split: str = "all") -> list[dict]:
+    """The first `limit` rows with text of each file, those of `split`'s half, as pages of their own stories; a
+    row without a date is published at a point of the set's span fixed by its id (every run streams them alike)."""
+    dates = sorted(stamp for stamp in (story.timestamp(row.get("published")) for row in rows) if stamp is not None)
+    start, span = (dates[0], dates[-1] - dates[0]) if dates else (0.0, 0.0)
+    distractors = []
+    for path in paths:
+        taken = 0
+        for row in read_jsonl(path):
+            if taken >= limit:
+                break
+            page_id = f"distractor:{row['id']}"
+            if not (row.get("text") or "").strip() or split not in ("all", distractor_split(page_id)):
+                continue
+            taken += 1
+            published = row.get("published")
+            if story.timestamp(published) is None:
+                moment = start + span * (zlib.crc32(page_id.encode("utf-8")) % 10_000) / 10_000
+                published = datetime.fromtimestamp(moment, tz=timezone.utc).isoformat()
+            distractors.append({"id": page_id, "group": page_id, "lang": row["lang"].split("-")[0],
+                                "title": row.get("title") or "", "text": row["text"], "published": published})
+    return distractors
 
 
 def assign(rows: list[dict], features: list[story.Features], **thresholds) -> list[str]:
@@ -59,11 +100,19 @@ def assign(rows: list[dict], features: list[story.Features], **thresholds) -> li
     return stories
 
 
-def score(rows: list[dict], features: list[story.Features], **thresholds) -> dict:
-    stories = assign(rows, features, **thresholds)
+def score(rows: list[dict], features: list[story.Features], distractors: int = 0, **thresholds) -> dict:
+    """Pairwise scores of `rows[distractors:]`; the first `distractors` rows are streamed with them, in
+    publication order, but not scored."""
+    every = assign(rows, features, **thresholds)
+    rows, features, stories = rows[distractors:], features[distractors:], every[distractors:]
     groups = [row["group"] for row in rows]
     predicted = {(i, j) for i, j in combinations(range(len(rows)), 2) if stories[i] == stories[j]}
     result = {"n": len(rows), "groups": len(set(groups)), "stories": len(set(stories)), **pair_scores(groups, predicted)}
+    if distractors:
+        scored_stories = set(stories)
+        result["distractors"] = distractors
+        result["joined_distractors"] = sum(1 for story_id in stories if story_id.startswith("distractor:"))
+        result["distractors_joined"] = sum(1 for story_id in every[:distractors] if story_id in scored_stories)
     result["same_topic_merges"] = sum(1 for i, j in predicted
                                       if groups[i] != groups[j] and rows[i].get("category") == rows[j].get("category"))
     keys = [set(story.band_keys(f.embedding)) for f in features]
@@ -79,22 +128,26 @@ def score(rows: list[dict], features: list[story.Features], **thresholds) -> dic
 
 
 SUMMARY_KEYS = ("n", "groups", "stories", "pairs_true", "precision", "recall", "f1", "false_merges", "same_topic_merges")
+DISTRACTOR_KEYS = ("distractors", "joined_distractors", "distractors_joined")
 
 
 def run(args) -> int:
     rows = [row for row in read_jsonl(args.data, limit=args.limit)
             if args.split == "all" or row.get("split") == args.split]
+    distractors = load_distractors(args.distractors, args.distractor_limit, rows, args.split)
+    rows = distractors + rows
     features = page_features(rows)
-    result = {"split": args.split, "model_version": story.MODEL_VERSION, **score(rows, features)}
+    result = {"split": args.split, "model_version": story.MODEL_VERSION, **score(rows, features, len(distractors))}
     if args.sweep:
         result["sweep"] = [
             {"alone": alone, "with_entities": with_entities,
-             **{k: v for k, v in score(rows, features, alone=alone, with_entities=with_entities).items()
+             **{k: v for k, v in score(rows, features, len(distractors), alone=alone, with_entities=with_entities).items()
                 if k in ("precision", "recall", "false_merges", "same_topic_merges")}}
             for alone in SWEEP_ALONE for with_entities in SWEEP_WITH_ENTITIES if with_entities <= alone]
+    summary_keys = SUMMARY_KEYS + (DISTRACTOR_KEYS if distractors else ())
     if args.json:
-        print(orjson.dumps({k: v for k, v in result.items() if k not in SUMMARY_KEYS}).decode())
-        print(orjson.dumps({k: result[k] for k in SUMMARY_KEYS}).decode())
+        print(orjson.dumps({k: v for k, v in result.items() if k not in summary_keys}).decode())
+        print(orjson.dumps({k: result[k] for k in summary_keys}).decode())
     else:
         for key, value in result.items():
             if key == "sweep":
