@@ -10,7 +10,7 @@ language, the query's own row left out of the ranking (figures per `query->targe
 Every row is indexed into a throwaway index made from the production template (workers/runtime/search.py),
 with the pipeline's field routing (workers/stages/analysis.py) and page embedding (workers/stages/embedding.py),
 and queried as `newswire search` does. Modes: `standard` (BM25 on `title` and `body` only), `text` (what
-`newswire search` sends: standard, language and entity fields, the query's language not given), `semantic`,
+`newswire search` sends: standard, subword, language and entity fields, the query's language not given), `semantic`,
 `hybrid-rrf` (RRF) and `hybrid` (SEMANTIC_WEIGHT), the fused ones from the same two ranked lists.
 `--sweep` adds the weighted sum at every weight 0.0..1.0 (overall figures), to choose SEMANTIC_WEIGHT on the
 tune half, and full text at subword weights 0.0..3.0 (overall and per language), to choose the two

@@ -1,7 +1,7 @@
 """Per-language analysis: which engine analyzer reads a page's title and body, and which fields a query searches.
 
 Every page keeps `title` and `body` under the standard analyzer, plus the `hi` and `en` multi-fields (Hindi and
-English analysis of every page, as before). A page in one of ROUTED_ANALYZERS is also routed: its title and body
+English analysis of every page, as before) and the `grams` multi-fields (character 4-grams of every word, below). A page in one of ROUTED_ANALYZERS is also routed: its title and body
 are copied into `title_by_lang.<lang>` and `body_by_lang.<lang>`, mapped with that language's analyzer, so each
 page is analysed once more, in its own language only (a multi-field per language would run all of them on every
 page). The analyzers are Lucene's language analyzers under the names the engine's analysis-common module gives
