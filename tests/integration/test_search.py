@@ -29,6 +29,18 @@ INFLECTED = [
 ]
 
 
+def _index_bodies(client, alias: str, documents: list[tuple[str, str, str]]) -> None:
+    """(page id, lang, body) pages without titles, routed as the indexer routes them."""
+    helpers.bulk(client, ({"_index": alias, "_id": page_id, "_source": {
+        "page_id": page_id, "title": "", "body": body, "lang": lang, **analysis.routed_fields(lang, "", body)}}
+        for page_id, lang, body in documents), refresh="wait_for")
+
+
+def _drop(client, alias: str) -> None:
+    client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
+    client.options(ignore_status=404).indices.delete_index_template(name=f"{alias}-template")
+
+
 @pytest.fixture(scope="module")
 def search_index():
     settings = load_settings({"NEWSWIRE_INDEX_ALIAS": f"test-{uuid.uuid4().hex[:8]}-search"})
@@ -47,12 +59,9 @@ def search_index():
     documents = [(f"{lang}-match", lang, body) for lang, body, _, _ in INFLECTED]
     documents += [(f"{lang}-other", lang, other) for lang, _, _, other in INFLECTED]
     documents += [("ja-kyoto", "ja", "京都の古い寺院を訪ねる観光客が増えている。"), ("ja-tokyo", "ja", "東京の都市計画が発表された。")]
-    helpers.bulk(client, ({"_index": alias, "_id": page_id, "_source": {
-        "page_id": page_id, "title": "", "body": body, "lang": lang, **analysis.routed_fields(lang, "", body)}}
-        for page_id, lang, body in documents), refresh="wait_for")
+    _index_bodies(client, alias, documents)
     yield client, alias
-    client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
-    client.options(ignore_status=404).indices.delete_index_template(name=f"{alias}-template")
+    _drop(client, alias)
 
 
 def _ids(client, alias: str, query: dict) -> set[str]:
@@ -110,12 +119,9 @@ def subword_index():
     ensure_index(client, alias)
     documents = [(f"{lang}-{kind}", lang, body) for lang, match, _, other in SUBWORDS
                  for kind, body in (("match", match), ("other", other))]
-    helpers.bulk(client, ({"_index": alias, "_id": page_id, "_source": {
-        "page_id": page_id, "title": "", "body": body, "lang": lang, **analysis.routed_fields(lang, "", body)}}
-        for page_id, lang, body in documents), refresh="wait_for")
+    _index_bodies(client, alias, documents)
     yield client, alias
-    client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
-    client.options(ignore_status=404).indices.delete_index_template(name=f"{alias}-template")
+    _drop(client, alias)
 
 
 @pytest.mark.parametrize("lang,query", [(lang, query) for lang, _, query, _ in SUBWORDS])
@@ -143,8 +149,7 @@ def story_index():
         "embedding": embedding_stage.to_stored(vector), **analysis.routed_fields(story["lang"], story["title"], story["text"])}}
         for story, vector in zip(stories, vectors)), refresh="wait_for")
     yield client, alias, stories
-    client.indices.delete(index=f"{alias}-*", ignore_unavailable=True)
-    client.options(ignore_status=404).indices.delete_index_template(name=f"{alias}-template")
+    _drop(client, alias)
 
 
 # Not hybrid-rrf: reciprocal ranks let every same-language full-text match that is also a neighbour outrank a
