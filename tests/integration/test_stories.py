@@ -7,6 +7,7 @@ import json
 import uuid
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pytest
 
@@ -14,6 +15,7 @@ from workers import pipeline
 from workers.config import load_settings
 from workers.runtime.indexer import Indexer, story_features
 from workers.runtime.metrics import STORIES, STORY_CATEGORY_OVERRIDES, STORY_NAMES_LINKED
+from workers.runtime.outage import EngineUnavailable, request_condition
 from workers.runtime.search import ensure_index
 from workers.runtime.story_store import StoryStore
 from workers.stages import story
@@ -111,28 +113,88 @@ def test_tellings_share_a_story_and_a_same_topic_story_does_not(indexer):
 
 
 def test_a_replica_that_loses_the_band_race_joins_the_winners_story(indexer):
-    """Two replicas decide on two tellings at the same moment: both see no owner, both start a story and claim
-    keys; the engine gives each shared key to one of them. The loser must join the winner's story and move the
-    keys it did win there, so a later telling that hits only those keys finds the same story."""
+    """Two replicas decide on two tellings at the same moment: both read the keys before either wrote, both
+    start a story. The engine refuses the second writer's keys that the first changed in between, both the keys
+    that existed (a stale seq_no) and those that did not (create). The loser must read them again and join the
+    winner's story, and a later telling that hits only the loser's own keys must find that story too."""
     alias = f"{indexer.alias}-race"
     english, hindi = (story_features(pipeline.index_document(_enriched(ROWS[name])))
                       for name in ("flood-assam-en", "flood-assam-hi"))
+    # A page ten days older (the same-story test refuses it), between the two tellings in the embedding, already
+    # holds the keys they share but one: the loser writes those on their versions, and creates that one.
+    between = (hindi.embedding + english.embedding) / np.linalg.norm(hindi.embedding + english.embedding)
+    older = story.Features(between.astype(np.float32), frozenset(), hindi.published - 10 * 86_400)
     winner, loser = StoryStore(indexer.es, alias), StoryStore(indexer.es, alias)
-    real_lookup, lookups = loser._lookup, []
+    assert winner.assign([("older", older)])["older"].is_new
+    shared = sorted(set(story.band_keys(hindi.embedding)) & set(story.band_keys(english.embedding)))
+    assert len(shared) >= 2 and set(shared) <= set(story.band_keys(older.embedding))
+    indexer.es.delete(index=winner._indices()[0], id=shared[0])  # so that one shared key is new to both
+    real_read, reads = loser._read_keys, []
+    before_the_winner = real_read(sorted(set(story.band_keys(hindi.embedding))), loser._indices())
+    assert shared[0] not in before_the_winner.versions and shared[1] in before_the_winner.versions
 
-    def lookup_before_the_winner_wrote(keys, indices):  # the loser's first lookup saw no owners yet
-        lookups.append(keys)
-        return ({}, {}) if len(lookups) == 1 else real_lookup(keys, indices)
+    def read_before_the_winner_wrote(keys, indices):
+        reads.append(keys)
+        return before_the_winner if len(reads) == 1 else real_read(keys, indices)
 
-    loser._lookup = lookup_before_the_winner_wrote
+    real_write, refused = loser._write, []
+
+    def write(*args):
+        refused.append(real_write(*args))
+        return refused[-1]
+
+    loser._read_keys, loser._write = read_before_the_winner_wrote, write
     assert winner.assign([("en", english)])["en"].is_new
     decision = loser.assign([("hi", hindi)])["hi"]
     assert (decision.story_id, decision.is_new) == ("en", False)
-    own_keys = sorted(set(story.band_keys(hindi.embedding)) - set(story.band_keys(english.embedding)))
-    assert own_keys, "the loser won some keys of its own"
-    docs = [indexer.es.get(index=loser._indices()[0], id=key, realtime=True) for key in own_keys]
-    assert {doc["_source"]["story_id"] for doc in docs} == {"en"}
-    assert {doc["_source"]["page_id"] for doc in docs} == {"hi"}
+    assert {shared[0], shared[1]} <= refused[0] and refused[-1] == set(), "both kinds refused, then written"
+    assert len(reads) == 2, "the refused keys were read again"
+    current = loser._indices()[0]
+    assert indexer.es.get(index=current, id="feat-hi", realtime=True)["_source"]["story_id"] == "en"
+    keys = {key: indexer.es.get(index=current, id=key, realtime=True)["_source"]["pages"]
+            for key in story.band_keys(hindi.embedding)}
+    assert all(pages[-1] == "hi" and len(pages) <= story.RECENT_CLAIMANTS for pages in keys.values())
+    own_keys = set(keys) - set(story.band_keys(english.embedding))
+    assert own_keys and all("en" not in keys[key] for key in own_keys)
+    # A third telling seen only through the loser's own keys: its only candidates are "hi" (and the older page).
+    third = story.Features(hindi.embedding, hindi.entities, hindi.published + 3600)
+    candidates = {page: "en" if page == "hi" else page for key in own_keys for page in keys[key]}
+    assert story.decide("third", third, candidates, {"hi": hindi, "older": older})[0] == "en"
+    assert StoryStore(indexer.es, alias).assign([("third", third)])["third"].story_id == "en"
+
+
+def test_keys_that_keep_changing_pause_the_indexer_instead_of_failing_the_batch(indexer):
+    """A writer that never sees the current version (here: every read returns the state before another writer's
+    page) is refused in every round; after MAX_ROUNDS the store raises an outage the indexer waits out."""
+    alias = f"{indexer.alias}-contended"
+    first = story_features(pipeline.index_document(_enriched(ROWS["quake-turkey-en"])))
+    other = story.Features(first.embedding, frozenset(), first.published + 10 * 86_400)
+    store = StoryStore(indexer.es, alias)
+    stale = store._read_keys(sorted(set(story.band_keys(first.embedding))), store._indices())
+    StoryStore(indexer.es, alias).assign([("first", first)])
+    store._read_keys = lambda keys, indices: stale
+    with pytest.raises(EngineUnavailable) as raised:
+        store.assign([("other", other)])
+    assert raised.value.reason == "contended" and request_condition(raised.value) is raised.value
+
+
+def test_a_band_key_lists_its_most_recent_pages_and_a_redelivery_keeps_its_story(indexer):
+    alias = f"{indexer.alias}-recent"
+    store = StoryStore(indexer.es, alias)
+    base = story_features(pipeline.index_document(_enriched(ROWS["quake-nepal-en"])))
+    # Six pages with one embedding, four days apart: beyond the 72 h window, so each is its own story.
+    pages = [(f"p{day}", story.Features(base.embedding, frozenset(), base.published + day * 4 * 86_400))
+             for day in range(6)]
+    decisions = {}
+    for page_id, value in pages:  # one batch each, as separate polls
+        decisions.update(store.assign([(page_id, value)]))
+    assert all(decisions[page_id].is_new for page_id, _ in pages)
+    current = store._indices()[0]
+    key = story.band_keys(base.embedding)[0]
+    assert indexer.es.get(index=current, id=key, realtime=True)["_source"]["pages"] == ["p2", "p3", "p4", "p5"]
+    # p0 is no longer listed by any key; its features still say which story it started.
+    again = store.assign([pages[0]])["p0"]
+    assert (again.story_id, again.is_new) == ("p0", False)
 
 
 def test_a_hindi_telling_takes_the_english_tellings_spelling_of_a_name_no_table_knows(indexer):

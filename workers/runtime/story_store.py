@@ -1,16 +1,27 @@
 """Stories across languages kept in the search engine, correct with any number of indexer replicas.
 
-The copy-cluster store's scheme (dedup_store.py) on the page embedding's band keys (workers/stages/story.py):
-every page claims the band keys nobody owns yet, one tiny document per key (`{story_id, page_id}`) written with
-`op_type=create`, so exactly one page across all replicas owns a key; its features (embedding, canonical
-entities, date) are written once, as `feat-<page id>`, ahead of its keys in the same bulk request. A later page
-looks its keys up with a realtime multi-get (no refresh wait), fetches the owners' features, and joins the story
-of the most similar owner that passes `story.same_story`; otherwise it starts a story of its own (story_id = its
-page id). A page that joined a story claims its free keys for that story too, so a later telling finds the
-story through any of its pages.
+Two kinds of small documents in generation indices (dedup_store.py's scheme), on the page embedding's band keys
+(workers/stages/story.py):
 
-A new story whose claim lost a key to another replica (409) is decided again against the winners; when it
-joins their story, the keys it did win (and the pages of this batch that had joined it) move to that story.
+- `feat-<page id>`: the page's story and its features (embedding, canonical entities, date, topic), written
+  once when the page is first indexed (rewritten only if a conflict moves it to another story, below).
+- one document per band key, `{pages}`: the key's RECENT_CLAIMANTS most recent pages, oldest first. Every page
+  writes itself into each of its keys, so a key shared by many unrelated pages of a busy day still leads to
+  the latest tellings (a key its first claimant owned for good hid every later one: docs/search.md).
+
+A page looks its keys up with a realtime multi-get (no refresh wait) in the current and previous generation,
+fetches the features of the pages they list, and joins the story of the most similar one that passes
+`story.same_story`; otherwise it starts a story of its own (story_id = its page id). Features are written ahead
+of the keys in the same bulk request (one shard), so a key never lists a page whose features are missing.
+
+Replicas agree through conditional writes: a key document is rewritten with `if_seq_no`/`if_primary_term` of
+the version the decision read (`op_type=create` where there was none), so a key another replica changed in
+between is refused (409). The refused keys are read again and the batch is decided again in arrival order: a
+page that started a story is decided afresh against what the winners wrote (pages that joined it follow it),
+a page that joined a story keeps it, and the keys are written again on their new versions, up to MAX_ROUNDS
+(then the indexer pauses and retries, reason `contended`).
+A page that moves to another story rewrites its `feat-` document; keys hold page ids only, so nothing else
+repoints.
 
 Generations: `<alias>-stories-<n>`, n = time // window (story.WINDOW_HOURS); a story is found for one to two
 windows, and `same_story` refuses pages published more than WINDOW_HOURS apart anyway.
@@ -22,13 +33,15 @@ import logging
 from dataclasses import dataclass, field
 
 from workers.runtime.dedup_store import GenerationStore, _now, _raise_write_failure
+from workers.runtime.outage import EngineUnavailable
 from workers.stages import story
 
 log = logging.getLogger(__name__)
 
 STORY_MAPPINGS = {"dynamic": "strict", "properties": {
-    "story_id": {"type": "keyword"}, "page_id": {"type": "keyword"},
+    "story_id": {"type": "keyword"}, "page_id": {"type": "keyword"}, "pages": {"type": "keyword"},
     "features": {"type": "object", "enabled": False}, "first_seen": {"type": "date"}}}
+MAX_ROUNDS = 8  # conditional-write rounds before the indexer pauses and retries the batch's stories
 
 
 def _features_id(page_id: str) -> str:
@@ -50,14 +63,22 @@ class StoryDecision:
     topics: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def _decision(page_id: str, story_id: str, similarity: float, keys, owners: dict[str, dict],
-              known: dict[str, story.Features], is_new: bool = False) -> StoryDecision:
-    pages = sorted({owner["page_id"] for key in keys if (owner := owners.get(key)) and owner["story_id"] == story_id}
-                   - {page_id})
-    compared = tuple(page for page in pages if page in known)
+def _decision(page_id: str, story_id: str, similarity: float, candidates: dict[str, str],
+              known: dict[str, story.Features], is_new: bool) -> StoryDecision:
+    compared = tuple(sorted(page for page, other_story in candidates.items()
+                            if other_story == story_id and page != page_id and page in known))
     names = frozenset().union(*(known[page].entities for page in compared))
     topics = {page: known[page].topic for page in compared if known[page].topic}
     return StoryDecision(story_id, is_new, similarity, names, compared, topics)
+
+
+@dataclass
+class _Keys:
+    """What the store holds for a batch's band keys: the previous generation's pages (read only), the current
+    generation's pages and the version (seq_no, primary_term) a conditional write must match."""
+    previous: dict[str, list[str]] = field(default_factory=dict)
+    current: dict[str, list[str]] = field(default_factory=dict)
+    versions: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class StoryStore(GenerationStore):
@@ -67,94 +88,142 @@ class StoryStore(GenerationStore):
     def __init__(self, client, alias: str, replicas: int = 0):
         super().__init__(client, alias, story.WINDOW_HOURS * 3600, replicas)
 
-    def _lookup(self, keys: set[str], indices: tuple[str, str]) -> tuple[dict[str, dict], dict[str, story.Features]]:
-        """(band key -> {story_id, page_id} of its owner, owner page id -> its features where readable)."""
+    def _rotate(self, generation: int) -> None:
+        super()._rotate(generation)
+        # A generation made before key documents listed their pages gains the field (mappings are strict).
+        self.es.indices.put_mapping(index=f"{self.prefix}{generation}", properties={"pages": {"type": "keyword"}})
+
+    def _read_keys(self, keys: list[str], indices: tuple[str, ...]) -> _Keys:
+        state = _Keys()
         if not keys:
-            return {}, {}
-        owners = {key: {"story_id": doc["story_id"], "page_id": doc["page_id"]}
-                  for key, doc in self._found(sorted(keys), indices).items()}
-        pages = sorted({owner["page_id"] for owner in owners.values()})
-        known = {}
-        for doc in self._found([_features_id(page) for page in pages], indices).values() if pages else ():
+            return state
+        response = self.es.mget(docs=[{"_index": index, "_id": key} for index in indices for key in keys], realtime=True)
+        for doc in response["docs"]:
+            if not doc.get("found"):
+                continue
+            pages = list(doc["_source"].get("pages") or ())
+            if doc["_index"] == indices[0]:
+                state.current[doc["_id"]] = pages
+                state.versions[doc["_id"]] = (doc["_seq_no"], doc["_primary_term"])
+            else:
+                state.previous[doc["_id"]] = pages
+        return state
+
+    def _read_features(self, pages: set[str], indices: tuple[str, str], story_of: dict[str, str],
+                       known: dict[str, story.Features]) -> None:
+        """Adds the stories and readable features of `pages` (features of another story version are not comparable)."""
+        if not pages:
+            return
+        for doc in self._found([_features_id(page) for page in sorted(pages)], indices).values():
+            story_of[doc["page_id"]] = doc["story_id"]
             try:
                 known[doc["page_id"]] = story.features_from_json(doc["features"])
-            except ValueError:  # made by another story version: not comparable
+            except ValueError:
                 continue
-        return owners, known
 
     def assign(self, items: list[tuple[str, story.Features]]) -> dict[str, StoryDecision]:
         """items: (page_id, features) in arrival order -> the story of each page."""
         indices = self._indices()
+        batch = [page_id for page_id, _ in items]
         features = dict(items)
         keys = {page_id: story.band_keys(value.embedding) for page_id, value in items}
-        owners, known = self._lookup({key for page_keys in keys.values() for key in page_keys}, indices)
+        state = self._read_keys(sorted({key for page_keys in keys.values() for key in page_keys}), indices)
+        story_of: dict[str, str] = {}
+        known: dict[str, story.Features] = {}
+        listed = {page for pages in (*state.previous.values(), *state.current.values()) for page in pages}
+        self._read_features(listed | set(batch), indices, story_of, known)
+        # Re-deliveries keep their story; a page whose features are of another story version is decided again.
+        stored = {page_id: story_of[page_id] for page_id in batch if page_id in known}
+        decisions, pending = self._decide_batch(items, keys, state, stored, story_of, known, {})
+        rewrite = [page_id for page_id in batch if page_id not in stored]
+        for _ in range(MAX_ROUNDS):
+            lost = self._write({page_id: (decisions[page_id].story_id, features[page_id]) for page_id in rewrite},
+                               {key: pages for key, pages in pending.items() if pages != state.current.get(key)},
+                               state, indices[0])
+            if not lost:
+                return decisions
+            # Another replica changed these keys since they were read: read them again, decide again.
+            fresh = self._read_keys(sorted(lost), indices[:1])
+            for key in lost:
+                state.current[key] = fresh.current.get(key, [])
+                state.versions.pop(key, None)
+                if key in fresh.versions:
+                    state.versions[key] = fresh.versions[key]
+            self._read_features({page for key in lost for page in state.current[key]} - set(batch), indices,
+                                story_of, known)
+            before = decisions
+            decisions, pending = self._decide_batch(items, keys, state, stored, story_of, known, before)
+            rewrite = [page_id for page_id in batch
+                       if page_id not in stored and decisions[page_id].story_id != before[page_id].story_id]
+        # Not a bug and not data to drop: the indexer pauses and calls assign again (re-deliveries are recognised).
+        raise EngineUnavailable("contended", f"{len(lost)} story band key(s) changed by other writers in each of "
+                                             f"{MAX_ROUNDS} rounds")
+
+    @staticmethod
+    def _decide_batch(items, keys, state: _Keys, stored: dict[str, str], story_of: dict[str, str],
+                      known: dict[str, story.Features], before: dict[str, StoryDecision]):
+        """Decide the batch's pages in arrival order against what `state` holds and the earlier pages of the
+        batch -> (decisions, band key -> its pages after the batch). `before`: the previous round's decisions;
+        a page that joined a story keeps it (following a story of the batch that moved)."""
         decisions: dict[str, StoryDecision] = {}
-        claims: dict[str, str] = {}  # band key -> the page of this batch claiming it
+        pending: dict[str, list[str]] = {}
+        moved: dict[str, str] = {}
+        later = {page_id for page_id, _ in items}
         for page_id, value in items:
-            story_id, similarity = story.decide(page_id, value, keys[page_id], owners, known)
-            decisions[page_id] = _decision(page_id, story_id, similarity, keys[page_id], owners, known,
-                                           is_new=story_id == page_id and similarity == 0.0)
-            known[page_id] = value  # later pages of this batch compare with it
+            later.discard(page_id)
+            listed = [page for key in keys[page_id]
+                      for page in (*state.previous.get(key, ()), *pending.get(key, state.current.get(key, ())))]
+            candidates = {page: story_of[page] for page in listed if page in story_of and page not in later}
+            candidates.pop(page_id, None)
+            if page_id in stored:
+                candidates[page_id] = stored[page_id]
+            prior = before.get(page_id)
+            if prior is not None and not prior.is_new:
+                story_id, similarity = moved.get(prior.story_id, prior.story_id), prior.similarity
+            else:
+                story_id, similarity = story.decide(page_id, value, candidates, known)
+                if prior is not None and story_id != prior.story_id:
+                    moved[page_id] = story_id
+            is_new = story_id == page_id and similarity == 0.0
+            decisions[page_id] = _decision(page_id, story_id, similarity, candidates, known, is_new)
+            story_of[page_id], known[page_id] = story_id, value
             for key in keys[page_id]:
-                if key not in owners:
-                    owners[key] = {"story_id": story_id, "page_id": page_id}
-                    claims[key] = page_id
-        lost = self._claim(claims, decisions, features, indices[0])
-        if lost:
-            self._recheck(lost, claims, decisions, features, keys, indices)
-        return decisions
+                pending[key] = story.remember(pending.get(key, state.current.get(key, [])), page_id)
+        return decisions, pending
 
-    def _recheck(self, lost: set[str], claims, decisions, features, keys, indices) -> None:
-        """Another replica claimed some keys first: new stories among the losers are decided against the winners."""
-        winners, known = self._lookup(lost, indices)
-        moved = {}
-        for page_id in sorted({claims[key] for key in lost}):
-            if not decisions[page_id].is_new:
-                continue
-            story_id, similarity = story.decide(page_id, features[page_id], keys[page_id], winners, known)
-            if story_id != page_id:
-                moved[page_id] = story_id
-                decisions[page_id] = _decision(page_id, story_id, similarity, keys[page_id], winners, known)
-        if not moved:
-            return
-        changed = set(moved)
-        for page_id, decision in list(decisions.items()):
-            if decision.story_id in moved and page_id not in moved:  # joined a story of this batch that moved
-                decisions[page_id] = StoryDecision(moved[decision.story_id], False, decision.similarity, decision.names,
-                                                   decision.pages, decision.topics)
-                changed.add(page_id)
-        repoint = []
-        for key, page_id in claims.items():
-            if key not in lost and page_id in changed:
-                repoint.append({"index": {"_index": indices[0], "_id": key}})
-                repoint.append({"story_id": decisions[page_id].story_id, "page_id": page_id, "first_seen": _now()})
-        if repoint:
-            self.es.bulk(operations=repoint)
-
-    def _claim(self, claims: dict[str, str], decisions, features, index: str) -> set[str]:
-        """Write the claiming pages' features, then create their band documents; returns the keys another
-        writer won (409)."""
-        if not claims:
+    def _write(self, features: dict[str, tuple[str, story.Features]], keys: dict[str, list[str]], state: _Keys,
+               index: str) -> set[str]:
+        """Write the pages' features, then their band keys on the versions read; returns the keys another
+        writer changed first (409). The keys written take their new versions in `state`."""
+        if not features and not keys:
             return set()
         now = _now()
-        pages = sorted(set(claims.values()))
         operations = []
-        for page_id in pages:  # first: a key must never point to missing features
+        for page_id, (story_id, value) in features.items():  # first: a key must never list missing features
             operations.append({"index": {"_index": index, "_id": _features_id(page_id)}})
-            operations.append({"story_id": decisions[page_id].story_id, "page_id": page_id,
-                               "features": story.features_to_json(features[page_id]), "first_seen": now})
-        for key, page_id in claims.items():
-            operations.append({"create": {"_index": index, "_id": key}})
-            operations.append({"story_id": decisions[page_id].story_id, "page_id": page_id, "first_seen": now})
+            operations.append({"story_id": story_id, "page_id": page_id,
+                               "features": story.features_to_json(value), "first_seen": now})
+        for key in keys:
+            if key in state.versions:
+                seq_no, primary_term = state.versions[key]
+                operations.append({"index": {"_index": index, "_id": key, "if_seq_no": seq_no,
+                                             "if_primary_term": primary_term}})
+            else:
+                operations.append({"create": {"_index": index, "_id": key}})
+            operations.append({"pages": keys[key], "first_seen": now})
         response = self.es.bulk(operations=operations)
-        for item in response["items"][: len(pages)]:
+        for item in response["items"][: len(features)]:
             if item["index"].get("status", 500) >= 300:
                 _raise_write_failure("story features write", item["index"])
         lost = set()
-        for key, item in zip(claims, response["items"][len(pages):], strict=True):
-            status = item["create"].get("status", 500)
+        for key, item in zip(keys, response["items"][len(features):], strict=True):
+            outcome = next(iter(item.values()))
+            status = outcome.get("status", 500)
             if status == 409:
                 lost.add(key)
             elif status >= 300:
-                _raise_write_failure("story band write", item["create"])
+                _raise_write_failure("story band write", outcome)
+            else:
+                state.current[key] = keys[key]
+                state.versions[key] = (outcome["_seq_no"], outcome["_primary_term"])
         return lost

@@ -9,9 +9,12 @@ deterministic across processes and machines.
   ROWS_PER_BAND bits. Two vectors at angle θ agree on a bit with probability 1 − θ/π, so tellings (cosine ≈ 0.85
   to 0.93 with multilingual-e5-small) share a band far more often than unrelated pages. The hyperplanes are
   ±1 vectors read from blake2b digests of fixed strings, never a random generator.
+- `remember(claimants, page_id)`: a band key keeps its RECENT_CLAIMANTS most recent pages, so that a busy key
+  (e5 vectors lie in a narrow cone, and unrelated pages of one day share keys) still leads to the latest tellings.
 - `same_story(a, b)`: published within WINDOW_HOURS, and either cosine ≥ COSINE_ALONE, or cosine ≥
-  COSINE_WITH_ENTITIES and the two share at least one canonical person, organisation or place
-  (`canonical` names are the same across scripts). Thresholds and their measurement: docs/search.md.
+  COSINE_WITH_ENTITIES and the two share at least SHARED_ENTITIES canonical people, organisations or places
+  (`canonical` names are the same across scripts; one shared "India" joined two cricket matches of one day).
+  Thresholds and their measurement: docs/search.md.
 - `story_topic(distributions)`: the category of a story's tellings, the mean of their own topic distributions,
   so that the same story told in Hindi and in English is filed under one category (docs/search.md).
 """
@@ -26,12 +29,15 @@ from datetime import datetime, timezone
 import numpy as np
 
 from workers.encoder import DIMENSIONS
-NUM_BANDS = 24
-ROWS_PER_BAND = 12
+NUM_BANDS = 32
+ROWS_PER_BAND = 10
+RECENT_CLAIMANTS = 4
 COSINE_ALONE = 0.905
 COSINE_WITH_ENTITIES = 0.84
+SHARED_ENTITIES = 2
 WINDOW_HOURS = 72
-MODEL_VERSION = f"simhash-{NUM_BANDS}x{ROWS_PER_BAND}-cos{COSINE_ALONE}-{COSINE_WITH_ENTITIES}-{WINDOW_HOURS}h-v1"
+MODEL_VERSION = (f"simhash-{NUM_BANDS}x{ROWS_PER_BAND}-recent{RECENT_CLAIMANTS}-cos{COSINE_ALONE}-{COSINE_WITH_ENTITIES}"
+                 f"x{SHARED_ENTITIES}-{WINDOW_HOURS}h-v2")
 
 
 def _hyperplane(index: int) -> np.ndarray:
@@ -58,8 +64,16 @@ def band_keys(embedding: np.ndarray) -> tuple[str, ...]:
     keys = []
     for band in range(NUM_BANDS):
         packed = np.packbits(bits[band * ROWS_PER_BAND:(band + 1) * ROWS_PER_BAND]).tobytes()
-        keys.append(f"s{band:02x}{packed.hex()}")
+        keys.append(f"r{band:02x}{packed.hex()}")  # "r": recent-claimant keys ("s" was the one-owner layout)
     return tuple(keys)
+
+
+def remember(claimants: list[str], page_id: str) -> list[str]:
+    """A band key's pages after `page_id` claims it: oldest first, the RECENT_CLAIMANTS most recent kept; a page
+    already there (a re-delivery) changes nothing."""
+    if page_id in claimants:
+        return list(claimants)
+    return [*claimants, page_id][-RECENT_CLAIMANTS:]
 
 
 def cosine(a: Features, b: Features) -> float:
@@ -71,7 +85,7 @@ def same_story(a: Features, b: Features, alone: float = COSINE_ALONE, with_entit
     if a.published is not None and b.published is not None and abs(a.published - b.published) > WINDOW_HOURS * 3600:
         return False
     similarity = cosine(a, b)
-    return similarity >= alone or (similarity >= with_entities and bool(a.entities & b.entities))
+    return similarity >= alone or (similarity >= with_entities and len(a.entities & b.entities) >= SHARED_ENTITIES)
 
 
 def timestamp(value: str | None) -> float | None:
@@ -87,23 +101,17 @@ def timestamp(value: str | None) -> float | None:
     return parsed.timestamp()
 
 
-def decide(page_id: str, page: Features, keys: tuple[str, ...], owners: dict[str, dict],
-           known: dict[str, Features], **thresholds) -> tuple[str, float]:
+def decide(page_id: str, page: Features, candidates: dict[str, str], known: dict[str, Features],
+           **thresholds) -> tuple[str, float]:
     """The story of a page: (story id, cosine to the page it joined), or (page_id, 0.0) for a new story.
 
-    owners: band key -> {"story_id", "page_id"} of the page that claimed it; known: page id -> its Features
-    (owners whose features are missing or of another version are not comparable)."""
+    candidates: page id -> story id of the pages its band keys hold; known: page id -> its Features (pages whose
+    features are missing or of another version are not comparable)."""
+    if page_id in candidates:
+        return candidates[page_id], 1.0  # this page claimed its bands before: a re-delivery
     best_story, best_similarity = page_id, 0.0
-    candidates = {}
-    for key in keys:
-        owner = owners.get(key)
-        if owner is None:
-            continue
-        if owner["page_id"] == page_id:
-            return owner["story_id"], 1.0  # this page claimed the band itself: a re-delivery
-        candidates[owner["page_id"]] = owner["story_id"]
-    for owner_page, story_id in sorted(candidates.items()):
-        other = known.get(owner_page)
+    for other_page, story_id in sorted(candidates.items()):
+        other = known.get(other_page)
         if other is None or not same_story(page, other, **thresholds):
             continue
         similarity = cosine(page, other)
