@@ -72,6 +72,20 @@ def test_decide_joins_the_most_similar_verified_page_and_recognises_a_redelivery
     assert story.decide("a", page, candidates, known) == ("s-a", 1.0)
 
 
+def test_entity_pair_keys_are_shared_by_pages_with_two_names_in_common():
+    jharkhand = story.entity_pair_keys(frozenset({"Hemant Soren", "Jharkhand", "Ranchi"}))
+    other = story.entity_pair_keys(frozenset({"Hemant Soren", "Jharkhand", "Election Commission"}))
+    assert len(jharkhand) == 3 and len(set(jharkhand) & set(other)) == 1  # Hemant Soren with Jharkhand
+    assert not set(jharkhand) & set(story.entity_pair_keys(frozenset({"Hemant Soren", "Patna"})))
+    assert story.entity_pair_keys(frozenset({"India"})) == ()
+    many = frozenset(f"Name {i}" for i in range(20))
+    assert len(story.entity_pair_keys(many)) == story.ENTITY_PAIR_KEYS  # a bottom-k sketch of 190 pairs
+    assert len(story.entity_pair_keys(frozenset(list(many)[:8]))) == 28  # every pair of 8 names
+    page = story.features(BASE, people=["Hemant Soren"], places=["Ranchi"])
+    assert story.story_keys(page) == story.band_keys(BASE) + story.entity_pair_keys(page.entities)
+    assert all(key[0] != "r" for key in story.entity_pair_keys(many))  # never a band key's id
+
+
 def test_a_band_key_keeps_its_most_recent_pages_oldest_first():
     pages: list[str] = []
     for page_id in ("a", "b", "c", "d"):

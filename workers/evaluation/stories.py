@@ -2,18 +2,18 @@
 
 Input rows: {id, group, lang, title, text, published, split}; rows of one `group` are tellings of one story
 (tests/fixtures/stories.jsonl: Hindi, English and German tellings, and distinct stories of one topic on the
-same days). As the runtime does, pages are taken in order of publication; each looks up its band keys among the
-keys' most recent pages, joins the story of the most similar one that passes `story.same_story`, and writes
-itself into each of its keys (workers/runtime/story_store.py does the same in the engine). The page embedding
-and the entities are computed as the pipeline computes them. Every pair of rows is scored: a true pair is two
-rows of one group; a false merge is a pair of two groups in one story, `same_topic_merges` those of one
-category.
+same days). As the runtime does, pages are taken in order of publication; each looks up its story keys (band and
+entity-pair keys) among the keys' most recent pages, joins the story of the most similar one that passes
+`story.same_story`, and writes itself into each of its keys (workers/runtime/story_store.py does the same in the
+engine). The page embedding and the entities are computed as the pipeline computes them. Every pair of rows is
+scored: a true pair is two rows of one group; a false merge is a pair of two groups in one story,
+`same_topic_merges` those of one category.
 
 `--distractors FILE` (repeatable; topic or story rows, `--distractor-limit` of each) adds unrelated news pages
 published over the same days, each its own story, taken in the same publication order: a real stream has far
-more pages per day than the set, and a band key that unrelated pages claimed since a telling hides it from the
-next telling. Scores stay on the set's rows; `joined_distractors` counts set rows filed under a distractor's story,
-`distractors_joined` distractors filed under a set row's story.
+more pages per day than the set, and a key that more unrelated pages claimed since a telling than it keeps hides
+the telling from the next one. Scores stay on the set's rows; `joined_distractors` counts set rows filed under a
+distractor's story, `distractors_joined` distractors filed under a set row's story.
 """
 
 from __future__ import annotations
@@ -93,13 +93,13 @@ def load_distractors(paths: list[str], limit: int, rows: list[dict], split: str 
 def assign(rows: list[dict], features: list[story.Features], **thresholds) -> list[str]:
     """The story id of each row, by the runtime's procedure with an in-memory band store."""
     order = sorted(range(len(rows)), key=lambda i: (features[i].published or 0.0, rows[i]["id"]))
-    claimants: dict[str, list[str]] = {}  # band key -> its most recent pages
+    claimants: dict[str, list[str]] = {}  # story key -> its most recent pages
     story_of: dict[str, str] = {}
     known: dict[str, story.Features] = {}
     stories = [""] * len(rows)
     for index in order:
         page_id, page = rows[index]["id"], features[index]
-        keys = story.band_keys(page.embedding)
+        keys = story.story_keys(page)
         candidates = {other: story_of[other] for key in keys for other in claimants.get(key, ())}
         story_id, _ = story.decide(page_id, page, candidates, known, **thresholds)
         stories[index] = story_of[page_id] = story_id

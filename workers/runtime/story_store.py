@@ -1,11 +1,11 @@
 """Stories across languages kept in the search engine, correct with any number of indexer replicas.
 
-Two kinds of small documents in generation indices (dedup_store.py's scheme), on the page embedding's band keys
-(workers/stages/story.py):
+Two kinds of small documents in generation indices (dedup_store.py's scheme), on a page's story keys (the
+embedding's band keys and its entity-pair keys, workers/stages/story.py):
 
 - `feat-<page id>`: the page's story and its features (embedding, canonical entities, date, topic), written
   once when the page is first indexed (rewritten only if a conflict moves it to another story, below).
-- one document per band key, `{pages}`: the key's RECENT_CLAIMANTS most recent pages, oldest first. Every page
+- one document per key, `{pages}`: the key's RECENT_CLAIMANTS most recent pages, oldest first. Every page
   writes itself into each of its keys, so a key shared by many unrelated pages of a busy day still leads to
   the latest tellings (a key its first claimant owned for good hid every later one: docs/search.md).
 
@@ -74,7 +74,7 @@ def _decision(page_id: str, story_id: str, similarity: float, candidates: dict[s
 
 @dataclass
 class _Keys:
-    """What the store holds for a batch's band keys: the previous generation's pages (read only), the current
+    """What the store holds for a batch's keys: the previous generation's pages (read only), the current
     generation's pages and the version (seq_no, primary_term) a conditional write must match."""
     previous: dict[str, list[str]] = field(default_factory=dict)
     current: dict[str, list[str]] = field(default_factory=dict)
@@ -126,7 +126,7 @@ class StoryStore(GenerationStore):
         indices = self._indices()
         batch = [page_id for page_id, _ in items]
         features = dict(items)
-        keys = {page_id: story.band_keys(value.embedding) for page_id, value in items}
+        keys = {page_id: story.story_keys(value) for page_id, value in items}
         state = self._read_keys(sorted({key for page_keys in keys.values() for key in page_keys}), indices)
         story_of: dict[str, str] = {}
         known: dict[str, story.Features] = {}
@@ -156,14 +156,14 @@ class StoryStore(GenerationStore):
             rewrite = [page_id for page_id in batch
                        if page_id not in stored and decisions[page_id].story_id != before[page_id].story_id]
         # Not a bug and not data to drop: the indexer pauses and calls assign again (re-deliveries are recognised).
-        raise EngineUnavailable("contended", f"{len(lost)} story band key(s) changed by other writers in each of "
+        raise EngineUnavailable("contended", f"{len(lost)} story key(s) changed by other writers in each of "
                                              f"{MAX_ROUNDS} rounds")
 
     @staticmethod
     def _decide_batch(items, keys, state: _Keys, stored: dict[str, str], story_of: dict[str, str],
                       known: dict[str, story.Features], before: dict[str, StoryDecision]):
         """Decide the batch's pages in arrival order against what `state` holds and the earlier pages of the
-        batch -> (decisions, band key -> its pages after the batch). `before`: the previous round's decisions;
+        batch -> (decisions, key -> its pages after the batch). `before`: the previous round's decisions;
         a page that joined a story keeps it (following a story of the batch that moved)."""
         decisions: dict[str, StoryDecision] = {}
         pending: dict[str, list[str]] = {}
@@ -193,7 +193,7 @@ class StoryStore(GenerationStore):
 
     def _write(self, features: dict[str, tuple[str, story.Features]], keys: dict[str, list[str]], state: _Keys,
                index: str) -> set[str]:
-        """Write the pages' features, then their band keys on the versions read; returns the keys another
+        """Write the pages' features, then their keys on the versions read; returns the keys another
         writer changed first (409). The keys written take their new versions in `state`."""
         if not features and not keys:
             return set()

@@ -9,6 +9,9 @@ deterministic across processes and machines.
   ROWS_PER_BAND bits. Two vectors at angle θ agree on a bit with probability 1 − θ/π, so tellings (cosine ≈ 0.85
   to 0.93 with multilingual-e5-small) share a band far more often than unrelated pages. The hyperplanes are
   ±1 vectors read from blake2b digests of fixed strings, never a random generator.
+- `story_keys(features)`: the band keys, and keys of pairs of the page's canonical entities (a bottom-k sketch:
+  the ENTITY_PAIR_KEYS pairs with the lowest hashes, every pair of a page with up to 8 names). Tellings that
+  share two or more names share a pair key however busy their band keys are.
 - `remember(claimants, page_id)`: a band key keeps its RECENT_CLAIMANTS most recent pages, so that a busy key
   (e5 vectors lie in a narrow cone, and unrelated pages of one day share keys) still leads to the latest tellings.
 - `same_story(a, b)`: published within WINDOW_HOURS, and either cosine ≥ COSINE_ALONE, or cosine ≥
@@ -22,6 +25,7 @@ deterministic across processes and machines.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,11 +36,12 @@ from workers.encoder import DIMENSIONS
 NUM_BANDS = 32
 ROWS_PER_BAND = 10
 RECENT_CLAIMANTS = 4
+ENTITY_PAIR_KEYS = 28  # every pair of 8 names: the mean canonical names per page of the distractor streams
 COSINE_ALONE = 0.905
 COSINE_WITH_ENTITIES = 0.84
 SHARED_ENTITIES = 2
 WINDOW_HOURS = 72
-MODEL_VERSION = (f"simhash-{NUM_BANDS}x{ROWS_PER_BAND}-recent{RECENT_CLAIMANTS}-cos{COSINE_ALONE}-{COSINE_WITH_ENTITIES}"
+MODEL_VERSION = (f"simhash-{NUM_BANDS}x{ROWS_PER_BAND}-recent{RECENT_CLAIMANTS}-pairs{ENTITY_PAIR_KEYS}-cos{COSINE_ALONE}-{COSINE_WITH_ENTITIES}"
                  f"x{SHARED_ENTITIES}-{WINDOW_HOURS}h-v2")
 
 
@@ -66,6 +71,17 @@ def band_keys(embedding: np.ndarray) -> tuple[str, ...]:
         packed = np.packbits(bits[band * ROWS_PER_BAND:(band + 1) * ROWS_PER_BAND]).tobytes()
         keys.append(f"r{band:02x}{packed.hex()}")  # "r": recent-claimant keys ("s" was the one-owner layout)
     return tuple(keys)
+
+
+def entity_pair_keys(entities: frozenset[str]) -> tuple[str, ...]:
+    digests = sorted(hashlib.blake2b(f"{a}\x1f{b}".encode("utf-8"), digest_size=10).hexdigest()
+                     for a, b in itertools.combinations(sorted(entities), 2))
+    return tuple(f"e{digest}" for digest in digests[:ENTITY_PAIR_KEYS])
+
+
+def story_keys(page: Features) -> tuple[str, ...]:
+    """The keys a page is looked up and remembered under: its band keys, then its entity-pair keys."""
+    return band_keys(page.embedding) + entity_pair_keys(page.entities)
 
 
 def remember(claimants: list[str], page_id: str) -> list[str]:
