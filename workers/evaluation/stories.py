@@ -30,14 +30,15 @@ from workers.stages import embedding as embedding_stage
 from workers.stages import enrich as enrich_stage
 from workers.stages import story
 
+CHECK_PARTS = ("check", "check2")  # written after the settings were chosen, each scored once (docs/search.md)
 SWEEP_ALONE = (0.88, 0.89, 0.9, 0.905, 0.91, 0.92, 0.93)
 SWEEP_WITH_ENTITIES = (0.82, 0.84, 0.85, 0.86, 0.87, 0.88)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--split", choices=("tune", "report", "check", "all"), default="report",
+    parser.add_argument("--split", choices=("tune", "report", *CHECK_PARTS, "all"), default="report",
                         help="the rows scored: thresholds were chosen on tune (and the shipped rule on tune and "
-                             "report, docs/search.md); check was written after that and scored once")
+                             "report, docs/search.md); check and check2 were written after that, each scored once")
     parser.add_argument("--sweep", action="store_true", help="also score a grid of the two cosine thresholds")
     parser.add_argument("--distractors", action="append", default=[], metavar="FILE",
                         help="unrelated pages ({id, lang, text, title?, published?}) streamed among the rows; repeatable")
@@ -63,12 +64,13 @@ def distractor_split(page_id: str) -> str:
 def load_distractors(paths: list[str], limit: int, rows: list[dict], split: str = "all") -> list[dict]:
     """The first `limit` rows with text of each file, those of `split`'s half, as pages of their own stories; a
     row without a date is published at a point of the set's span fixed by its id (every run streams them alike).
-    `check` takes the `limit` rows that follow those both halves take, so that it shares none with them."""
+    `check` takes the `limit` rows that follow those both halves take, `check2` the `limit` after those, so that
+    no two parts share a distractor."""
     dates = sorted(stamp for stamp in (story.timestamp(row.get("published")) for row in rows) if stamp is not None)
     start, span = (dates[0], dates[-1] - dates[0]) if dates else (0.0, 0.0)
     distractors = []
     for path in paths:
-        taken, per_half = 0, {"tune": 0, "report": 0}
+        taken, per_half, after_the_halves = 0, {"tune": 0, "report": 0}, 0
         for row in read_jsonl(path):
             if taken >= limit:
                 break
@@ -76,9 +78,13 @@ def load_distractors(paths: list[str], limit: int, rows: list[dict], split: str 
             if not (row.get("text") or "").strip():
                 continue
             half = distractor_split(page_id)
-            in_a_half = per_half[half] < limit
-            per_half[half] += in_a_half
-            if not (split == "all" or split == half and in_a_half or split == "check" and not in_a_half):
+            if per_half[half] < limit:
+                per_half[half] += 1
+                part = half
+            else:  # check, then check2: blocks of `limit` rows after those the halves take
+                part = CHECK_PARTS[min(after_the_halves // limit, len(CHECK_PARTS) - 1)]
+                after_the_halves += 1
+            if split not in ("all", part):
                 continue
             taken += 1
             published = row.get("published")
