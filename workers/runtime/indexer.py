@@ -10,10 +10,10 @@ Guarantees:
   are acknowledged), so a crash re-delivers at most the current batch; `_id = page_id`, so re-delivery rewrites
   the same document and never duplicates it.
 - While the engine cannot take writes (workers/runtime/outage.py: unreachable, blocked, no master, overloaded,
-  unavailable) the consumer pauses its partitions and keeps polling (so it stays in the group), retrying with
-  capped exponential backoff and jitter; it resumes when a request succeeds. Nothing is dead-lettered because
-  of an outage, and no page spends an attempt on one; the time paused is counted by reason
-  (`newswire_stage_paused_seconds_total`).
+  unavailable; or contended, the story store's keys changing under other replicas) the consumer pauses its
+  partitions and keeps polling (so it stays in the group), retrying with capped exponential backoff and jitter;
+  it resumes when a request succeeds. Nothing is dead-lettered because of an outage, and no page spends an
+  attempt on one; the time paused is counted by reason (`newswire_stage_paused_seconds_total`).
 - Item-level rejections (mapping or parsing errors, 4xx) go to the dead-letter topic; an item that gets 429/5xx
   while others in its bulk succeed is retried up to MAX_ITEM_ATTEMPTS times, then dead-lettered as
   `retries_exhausted`.

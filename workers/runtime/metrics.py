@@ -34,7 +34,7 @@ CONSUMER_LAG = Gauge(
 PAUSED = Gauge("newswire_stage_paused", "1 while the stage has paused consumption (its output is unavailable).", ["stage"])
 PAUSED_SECONDS = Counter(
     "newswire_stage_paused_seconds",
-    "Time the stage spent with consumption paused, by reason (unreachable, blocked, no_master, overloaded, unavailable).",
+    "Time the stage spent with consumption paused, by reason (unreachable, blocked, no_master, overloaded, unavailable, contended).",
     ["stage", "reason"],
 )
 DUPLICATES = Counter("newswire_duplicates", "Pages indexed as a copy of an earlier story (near-duplicates).", ["stage"])

@@ -10,7 +10,9 @@ attempts and never dead-letters a page. Each has a short `reason` (the label of
   or a write block set by an operator (403, FORBIDDEN/8);
 - `no_master`: no elected master (`master_not_discovered_exception`, the SERVICE_UNAVAILABLE/2 block);
 - `overloaded`: 429 (rejected executions, circuit breakers);
-- `unavailable`: 500, 502, 503, 504.
+- `unavailable`: 500, 502, 503, 504;
+- `contended`: not an engine failure but waited out the same way: the story store's keys changed under other
+  indexer replicas' writes in every round of conditional writes (workers/runtime/story_store.py).
 
 A request-level error with one of these is an outage. Item-level (inside a bulk response) the same statuses
 are an outage when no item of the bulk succeeded; when others in the same bulk succeeded, a 429/5xx item is
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout
 
-PAUSE_REASONS = ("unreachable", "blocked", "no_master", "overloaded", "unavailable")
+PAUSE_REASONS = ("unreachable", "blocked", "no_master", "overloaded", "unavailable", "contended")
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
 
