@@ -97,7 +97,7 @@ def load_distractors(paths: list[str], limit: int, rows: list[dict], split: str 
 
 
 def assign(rows: list[dict], features: list[story.Features], **thresholds) -> list[str]:
-    """The story id of each row, by the runtime's procedure with an in-memory band store."""
+    """The story id of each row, by the runtime's procedure with an in-memory key store."""
     order = sorted(range(len(rows)), key=lambda i: (features[i].published or 0.0, rows[i]["id"]))
     claimants: dict[str, list[str]] = {}  # story key -> its most recent pages
     story_of: dict[str, str] = {}

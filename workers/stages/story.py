@@ -12,7 +12,7 @@ deterministic across processes and machines.
 - `story_keys(features)`: the band keys, and keys of pairs of the page's canonical entities (a bottom-k sketch:
   the ENTITY_PAIR_KEYS pairs with the lowest hashes, every pair of a page with up to 8 names). Tellings that
   share two or more names share a pair key however busy their band keys are.
-- `remember(claimants, page_id)`: a band key keeps its RECENT_CLAIMANTS most recent pages, so that a busy key
+- `remember(claimants, page_id)`: a key keeps its RECENT_CLAIMANTS most recent pages, so that a busy key
   (e5 vectors lie in a narrow cone, and unrelated pages of one day share keys) still leads to the latest tellings.
 - `same_story(a, b)`: published within WINDOW_HOURS, and either cosine ≥ COSINE_ALONE, or cosine ≥
   COSINE_WITH_ENTITIES and the two share at least SHARED_ENTITIES canonical people, organisations or places
@@ -41,8 +41,8 @@ COSINE_ALONE = 0.905
 COSINE_WITH_ENTITIES = 0.84
 SHARED_ENTITIES = 2
 WINDOW_HOURS = 72
-MODEL_VERSION = (f"simhash-{NUM_BANDS}x{ROWS_PER_BAND}-recent{RECENT_CLAIMANTS}-pairs{ENTITY_PAIR_KEYS}-cos{COSINE_ALONE}-{COSINE_WITH_ENTITIES}"
-                 f"x{SHARED_ENTITIES}-{WINDOW_HOURS}h-v2")
+MODEL_VERSION = (f"simhash-{NUM_BANDS}x{ROWS_PER_BAND}-recent{RECENT_CLAIMANTS}-pairs{ENTITY_PAIR_KEYS}"
+                 f"-cos{COSINE_ALONE}-{COSINE_WITH_ENTITIES}x{SHARED_ENTITIES}-{WINDOW_HOURS}h-v2")
 
 
 def _hyperplane(index: int) -> np.ndarray:
@@ -85,7 +85,7 @@ def story_keys(page: Features) -> tuple[str, ...]:
 
 
 def remember(claimants: list[str], page_id: str) -> list[str]:
-    """A band key's pages after `page_id` claims it: oldest first, the RECENT_CLAIMANTS most recent kept; a page
+    """A key's pages after `page_id` claims it: oldest first, the RECENT_CLAIMANTS most recent kept; a page
     already there (a re-delivery) changes nothing."""
     if page_id in claimants:
         return list(claimants)
@@ -121,10 +121,10 @@ def decide(page_id: str, page: Features, candidates: dict[str, str], known: dict
            **thresholds) -> tuple[str, float]:
     """The story of a page: (story id, cosine to the page it joined), or (page_id, 0.0) for a new story.
 
-    candidates: page id -> story id of the pages its band keys hold; known: page id -> its Features (pages whose
+    candidates: page id -> story id of the pages its keys hold; known: page id -> its Features (pages whose
     features are missing or of another version are not comparable)."""
     if page_id in candidates:
-        return candidates[page_id], 1.0  # this page claimed its bands before: a re-delivery
+        return candidates[page_id], 1.0  # this page claimed its keys before: a re-delivery
     best_story, best_similarity = page_id, 0.0
     for other_page, story_id in sorted(candidates.items()):
         other = known.get(other_page)
