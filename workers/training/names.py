@@ -60,6 +60,9 @@ MIN_POPULATION = 100_000
 # Romanisation marks of Indic and Arabic names (Thāne, Rājkot) that English papers never print;
 # letters of a local alphabet (Köln, São Paulo) are kept.
 _ROMANISATION_MARKS = {"\u0304", "\u0323", "\u0331", "\u0306", "\u0307"}  # macron, dots, breve
+# A cedilla is a letter of Turkish, Romanian and Portuguese under c, s and t (Şişli, Constanţa), but under
+# h, d and z only ever an Arabic romanisation mark (Rafaḩ, Ramaḑan).
+_CEDILLA, _CEDILLA_MARKED = "\u0327", frozenset("hHdDzZ")
 # An alias that the Hindi NER rows mostly leave untagged, or (when they hardly have it) that is this
 # frequent in unlabelled Hindi text, is a word before it is a city: सागर "sea" (Sagar), नगर "town".
 AMBIGUOUS_MIN_SEEN = 3
@@ -105,7 +108,11 @@ def _short_form(name: str) -> str:
 
 def _plain_name(name: str) -> str:
     decomposed = unicodedata.normalize("NFD", name)
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _ROMANISATION_MARKS))
+    kept = [
+        c for i, c in enumerate(decomposed)
+        if c not in _ROMANISATION_MARKS and not (c == _CEDILLA and i and decomposed[i - 1] in _CEDILLA_MARKED)
+    ]
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 def _latin_alias(alias: str) -> bool:

@@ -24,8 +24,8 @@ from pathlib import Path
 import orjson
 
 from workers.stages.enrich.text import is_devanagari, match_key, phonetic_key, phonetic_name_key, tokenize
+from workers.stages.enrich.translit import romanize_devanagari, sound_key
 from workers.stages.enrich.translit import skeleton as sound_skeleton
-from workers.stages.enrich.translit import sound_key
 
 MAX_NAME_TOKENS = 8
 # The nearest-alias step: consonants a name needs (shorter ones sound like too many names) and how
@@ -34,6 +34,11 @@ MIN_FUZZY_CONSONANTS = 3
 MAX_FUZZY_VOWEL_CHANGES = 1
 # A place's romanised Hindi name and a known place's English name must sound this alike.
 MIN_PLACE_SOUND_SIMILARITY = 0.85
+# A romanised Hindi name that sounds exactly like a known place's English name is that place (करनाल "karnal"
+# → Karnal, not the nearer Devanagari alias कर्नूल of Kurnool), before any looser match. Only the English
+# name: GeoNames' other Latin aliases are too loose (फ्लोरिडा would be Floridablanca). Shorter sound keys are
+# left to the looser steps, as too many names share them.
+MIN_EXACT_PLACE_SOUND = 4
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class Gazetteer:
         self._person_by_surname: dict[str, Name | None] = {}
         # English place names by the skeleton of their sound key (translit.sound_key): (key, name).
         self._places_by_sound: dict[str, list[tuple[str, Name]]] = {}
+        # Sound key of a place's English name → the first place added under it.
+        self._places_by_exact_sound: dict[str, Name] = {}
 
     def add(self, alias: str, name: Name, override: bool = False) -> None:
         tokens = [token for token, _, _ in tokenize(alias)]
@@ -99,6 +106,8 @@ class Gazetteer:
         if name.type == "LOC" and alias == name.canonical:
             key_sound = sound_key(alias)
             self._places_by_sound.setdefault(sound_skeleton(key_sound), []).append((key_sound, name))
+            if len(key_sound) >= MIN_EXACT_PLACE_SOUND:
+                self._places_by_exact_sound.setdefault(key_sound, name)
         phonetic = phonetic_name_key(tokens)
         if (name.type, phonetic) not in self._by_sound or override:
             self._by_sound[name.type, phonetic] = name
@@ -126,12 +135,19 @@ class Gazetteer:
             name = self._person_by_surname.get(phonetic)
         if name is not None or not is_devanagari(phonetic):
             return name
+        if entity_type == "LOC":
+            place = self._place_sounding_exactly(" ".join(romanize_devanagari(token) for token in tokens))
+            if place is not None:
+                return place
         return self._nearest(phonetic, entity_type)
 
     def place_sounding_like(self, romanized: str) -> Name | None:
-        """The known place whose English name sounds like this romanised one (ग्वालियर "gvaliyar" →
-        Gwalior): the same consonants, ≥ MIN_PLACE_SOUND_SIMILARITY alike, the first added (curated,
-        CLDR, then GeoNames by population) among the most alike."""
+        """The known place that this romanised name sounds like: exactly its English name, else one with the
+        same consonants, ≥ MIN_PLACE_SOUND_SIMILARITY alike (ग्वालियर "gvaliyar" →
+        Gwalior); the first added (curated, CLDR, then GeoNames by population) among the most alike."""
+        exact = self._place_sounding_exactly(romanized)
+        if exact is not None:
+            return exact
         key = sound_key(romanized)
         best, best_similarity = None, MIN_PLACE_SOUND_SIMILARITY
         for place_key, name in self._places_by_sound.get(sound_skeleton(key), ()):
@@ -139,6 +155,10 @@ class Gazetteer:
             if similarity > best_similarity:
                 best, best_similarity = name, similarity
         return best
+
+    def _place_sounding_exactly(self, romanized: str) -> Name | None:
+        key = sound_key(romanized)
+        return self._places_by_exact_sound.get(key) if len(key) >= MIN_EXACT_PLACE_SOUND else None
 
     def _nearest(self, phonetic: str, entity_type: str) -> Name | None:
         """The one name of this type with an alias of the same consonants at most
