@@ -14,6 +14,8 @@ from workers.runtime.search import ensure_index, index_template, make_client, se
 from workers.stages import analysis
 from workers.stages import embedding as embedding_stage
 
+pytestmark = pytest.mark.stack
+
 # (lang, indexed body, query in another inflection, a page of the same language the query must not find)
 INFLECTED = [
     ("de", "Die Landesregierungen haben neue Häuser für Familien gebaut.", "Landesregierung Haus",

@@ -12,6 +12,8 @@ from workers.evaluation import search as search_eval
 from workers.evaluation import search_set
 from workers.runtime.search import make_client
 
+pytestmark = pytest.mark.stack
+
 LANGUAGES = ("ko", "ar")
 
 
