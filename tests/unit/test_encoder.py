@@ -174,6 +174,17 @@ def test_each_graph_is_compiled_on_its_first_use_only():
     assert fresh._pooled is not None
 
 
+def test_every_graph_keeps_the_kernels_of_a_bounded_number_of_shapes():
+    # OpenVINO's default keeps 5,000 shapes: a stream stage meets new ones in most batches and grew without
+    # bound in the soak (docs/encoder.md, "Memory"). The plugin does not report the setting, so catch it here.
+    fresh = Encoder("fp32", max_tokens=32)
+    compile_model, settings = fresh._core.compile_model, []
+    fresh._core.compile_model = lambda model, device, config: settings.append(config) or compile_model(model, device, config)
+    fresh.passages(["hello"])
+    fresh.word_states([["Hello", "world"]], (1,))
+    assert [config["CPU_RUNTIME_CACHE_CAPACITY"] for config in settings] == [64, 64]
+
+
 def test_an_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="encoder_precision"):
         Encoder("int4")

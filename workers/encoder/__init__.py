@@ -48,6 +48,10 @@ INT8_FLAGS = frozenset({"amx_int8", "avx512_vnni", "avx_vnni"})
 # Activations are quantised per group of this many inputs: the 4-bit blocks' size, the one OpenVINO's int8
 # kernels take for these weights (another group size leaves them on the fp32 kernels).
 _INT8_GROUP = 32
+# OpenVINO's CPU plugin keeps the kernels it prepares for each input shape, 5,000 shapes by default. A stream
+# stage meets a new (batch, tokens) shape in most batches, so that cache grew the enrich worker by ~380 MB an
+# hour; 64 most recent shapes bound it at about the same speed (docs/encoder.md, "Memory").
+_SHAPE_CACHE = 64
 
 
 def cpu_flags() -> set[str]:
@@ -137,6 +141,7 @@ class Encoder:
                 "DYNAMIC_QUANTIZATION_GROUP_SIZE": _INT8_GROUP if precision == "int8" else 0,
                 "PERFORMANCE_HINT": "LATENCY",
                 "NUM_STREAMS": 1,
+                "CPU_RUNTIME_CACHE_CAPACITY": _SHAPE_CACHE,
             })
             del model
         _release_free_memory()
