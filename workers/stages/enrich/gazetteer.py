@@ -82,8 +82,6 @@ class Gazetteer:
         self._person_by_surname: dict[str, Name | None] = {}
         # English place names by the skeleton of their sound key (translit.sound_key): (key, name).
         self._places_by_sound: dict[str, list[tuple[str, Name]]] = {}
-        # Sound key of a place's English name → the first place added under it.
-        self._places_by_exact_sound: dict[str, Name] = {}
 
     def add(self, alias: str, name: Name, override: bool = False) -> None:
         tokens = [token for token, _, _ in tokenize(alias)]
@@ -106,8 +104,6 @@ class Gazetteer:
         if name.type == "LOC" and alias == name.canonical:
             key_sound = sound_key(alias)
             self._places_by_sound.setdefault(sound_skeleton(key_sound), []).append((key_sound, name))
-            if len(key_sound) >= MIN_EXACT_PLACE_SOUND:
-                self._places_by_exact_sound.setdefault(key_sound, name)
         phonetic = phonetic_name_key(tokens)
         if (name.type, phonetic) not in self._by_sound or override:
             self._by_sound[name.type, phonetic] = name
@@ -142,12 +138,9 @@ class Gazetteer:
         return self._nearest(phonetic, entity_type)
 
     def place_sounding_like(self, romanized: str) -> Name | None:
-        """The known place that this romanised name sounds like: exactly its English name, else one with the
-        same consonants, ≥ MIN_PLACE_SOUND_SIMILARITY alike (ग्वालियर "gvaliyar" →
-        Gwalior); the first added (curated, CLDR, then GeoNames by population) among the most alike."""
-        exact = self._place_sounding_exactly(romanized)
-        if exact is not None:
-            return exact
+        """The known place whose English name sounds like this romanised one (ग्वालियर "gvaliyar" →
+        Gwalior): the same consonants, ≥ MIN_PLACE_SOUND_SIMILARITY alike, the first added (curated,
+        CLDR, then GeoNames by population) among the most alike."""
         key = sound_key(romanized)
         best, best_similarity = None, MIN_PLACE_SOUND_SIMILARITY
         for place_key, name in self._places_by_sound.get(sound_skeleton(key), ()):
@@ -157,8 +150,12 @@ class Gazetteer:
         return best
 
     def _place_sounding_exactly(self, romanized: str) -> Name | None:
+        """The first known place whose English name has this romanised name's sound key."""
         key = sound_key(romanized)
-        return self._places_by_exact_sound.get(key) if len(key) >= MIN_EXACT_PLACE_SOUND else None
+        if len(key) < MIN_EXACT_PLACE_SOUND:
+            return None
+        places = self._places_by_sound.get(sound_skeleton(key), ())
+        return next((name for place_key, name in places if place_key == key), None)
 
     def _nearest(self, phonetic: str, entity_type: str) -> Name | None:
         """The one name of this type with an alias of the same consonants at most
